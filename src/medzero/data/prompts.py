@@ -1,0 +1,130 @@
+"""The one place where a question becomes a prompt (training, evaluation, grading all call it).
+
+Two templates are registered:
+
+* ``r1zero`` (default) — the DeepSeek-R1-Zero style system prompt asking for
+  ``<think> ... </think><answer> ... </answer>``, as in the seed study;
+* ``plain`` — no system prompt, "answer with the letter of the correct option".
+
+Options are always rendered the same way for every source: one per line, ``(A) text``.
+
+A prompt is produced as chat messages (:func:`build_messages`); :func:`build_text` turns them
+into a single string with the tokenizer's chat template when it has one, or with a simple
+``Role: content`` layout otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from medzero.data.schema import MCQ
+from medzero.registry import Registry
+
+R1ZERO_SYSTEM_PROMPT = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant "
+    "solves it. The assistant first thinks about the reasoning process in the mind and then "
+    "provides the user with the answer. The reasoning process and answer are enclosed within "
+    "<think> </think> and <answer> </answer> tags, respectively, i.e., "
+    "<think> reasoning process here </think><answer> answer here </answer>"
+)
+R1ZERO_INSTRUCTION = "Answer with the letter of the correct option inside <answer> </answer>."
+PLAIN_INSTRUCTION = "Answer with the letter of the correct option."
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A named prompt layout."""
+
+    system_prompt: str | None
+    instruction: str
+
+
+TEMPLATES: Registry[PromptTemplate] = Registry("prompt template")
+TEMPLATES.register("r1zero", PromptTemplate(R1ZERO_SYSTEM_PROMPT, R1ZERO_INSTRUCTION))
+TEMPLATES.register("plain", PromptTemplate(None, PLAIN_INSTRUCTION))
+
+
+@dataclass
+class PromptConfig:
+    """How questions are turned into prompts. Shared by ``train``, ``eval`` and ``data grade``."""
+
+    template: str = field(
+        default="r1zero", metadata={"help": "Registered template name: r1zero (think/answer tags) or plain."}
+    )
+    system_prompt: str | None = field(
+        default=None, metadata={"help": "Override the template's system prompt ('' removes it)."}
+    )
+    instruction: str | None = field(
+        default=None, metadata={"help": "Override the line appended after the options ('' removes it)."}
+    )
+    option_format: str = field(
+        default="({letter}) {text}",
+        metadata={"help": "Format of one option line; fields {letter} and {text}."},
+    )
+    system_role: Literal["system", "user"] = field(
+        default="system",
+        metadata={
+            "help": "'user' prepends the system prompt to the user turn (for templates without a system role, e.g. Gemma)."
+        },
+    )
+
+    def resolved(self) -> tuple[str | None, str]:
+        tpl = TEMPLATES.get(self.template)
+        system = tpl.system_prompt if self.system_prompt is None else (self.system_prompt or None)
+        instruction = tpl.instruction if self.instruction is None else self.instruction
+        return system, instruction
+
+
+def render_options(options: dict[str, str], option_format: str = "({letter}) {text}") -> str:
+    """``{"A": "x", "B": "y"}`` -> ``"(A) x\\n(B) y"``."""
+    return "\n".join(option_format.format(letter=k, text=v.strip()) for k, v in options.items())
+
+
+def render_user(mcq: MCQ, cfg: PromptConfig | None = None) -> str:
+    """The user turn: question stem, the options, then the instruction."""
+    cfg = cfg or PromptConfig()
+    _, instruction = cfg.resolved()
+    parts = [mcq.question.strip(), render_options(mcq.options, cfg.option_format)]
+    if instruction:
+        parts.append(instruction)
+    return "\n\n".join(parts)
+
+
+def build_messages(mcq: MCQ, cfg: PromptConfig | None = None) -> list[dict[str, str]]:
+    """Chat messages for one question (system turn first when the template has one)."""
+    cfg = cfg or PromptConfig()
+    system, _ = cfg.resolved()
+    user = render_user(mcq, cfg)
+    if system and cfg.system_role == "system":
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    if system:
+        return [{"role": "user", "content": f"{system}\n\n{user}"}]
+    return [{"role": "user", "content": user}]
+
+
+def messages_to_text(messages: list[dict[str, str]], tokenizer: Any = None) -> str:
+    """Apply the tokenizer's chat template (with the generation prompt) when it has one,
+    else lay out ``System: ...\\nUser: ...\\nAssistant:``."""
+    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+    return "\n".join([*lines, "Assistant:"])
+
+
+def build_text(mcq: MCQ, cfg: PromptConfig | None = None, tokenizer: Any = None) -> str:
+    """The full prompt string a model is fed (see :func:`messages_to_text`)."""
+    return messages_to_text(build_messages(mcq, cfg), tokenizer)
+
+
+def template_preopens_think(tokenizer: Any) -> bool:
+    """True when the chat template's generation prompt already ends inside ``<think>``
+    (e.g. DeepSeek-R1 distills, Qwen3 thinking): completions then start with the reasoning and
+    carry only ``</think>``; the format reward and the extractor must know."""
+    if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+        return False
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "x"}], tokenize=False, add_generation_prompt=True
+    )
+    tail = text.rstrip()
+    return tail.endswith("<think>")

@@ -1,0 +1,1 @@
+"""Model builders (the tiny local model used by tests and the demo)."""

@@ -1,0 +1,17 @@
+import subprocess
+import sys
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys; from medzero.cli import build_app; build_app(); "
+        "heavy = [m for m in ('torch', 'transformers', 'trl', 'datasets', 'matplotlib') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"CLI start-up imported heavy modules: {out.stdout}"
+
+
+def test_version():
+    out = subprocess.run([sys.executable, "-m", "medzero.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("medzero ")
