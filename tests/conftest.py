@@ -40,3 +40,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real benchmark data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny local model + tokenizer, built once per session (under $MEDZERO_CACHE when set)."""
+    from medzero.models.tiny import ensure_tiny_model
+
+    cache = os.environ.get("MEDZERO_CACHE") or tmp_path_factory.mktemp("medzero-cache")
+    return ensure_tiny_model(cache_dir=cache)

@@ -1,0 +1,207 @@
+"""The tiny local model: a byte-level BPE tokenizer trained here and a randomly initialised
+Llama-family model, built from a config with no download.
+
+* Tokenizer: byte-level BPE (vocab ~512) trained on a corpus made of the synthetic drug-class
+  task (:mod:`medzero.data.synthetic`) and a short bundled text. A pre-tokenizer split always
+  cuts the rule-bearing drug suffixes (``olol``, ``statin``, ...) off as their own pieces —
+  without it, BPE on a tiny corpus splits them inconsistently or swallows whole names, and
+  unseen names cannot be solved. ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` are
+  ordinary added tokens (they survive ``skip_special_tokens``); pad, eos and the chat role
+  markers are special tokens; padding is on the left; a small chat template makes
+  ``apply_chat_template(messages, add_generation_prompt=True)`` work.
+* Model: :class:`transformers.LlamaConfig` sized by a :class:`TinyModelConfig` preset
+  (``tiny``: hidden 128, 2 layers, ~0.6M parameters, fp32; ``small-100m``: ~100M for GPU checks).
+
+:func:`ensure_tiny_model` caches the build under ``$MEDZERO_CACHE`` (or ``~/.cache/medzero``)
+in a folder named by a hash of everything that shapes it, building into a temporary folder
+and renaming it into place, so concurrent builds never leave a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from medzero.data.prompts import R1ZERO_SYSTEM_PROMPT, render_user
+from medzero.data.synthetic import DRUG_CLASSES, SUFFIXES, SYNTHETIC_PROMPT_CONFIG, drug_class_questions
+from medzero.registry import Registry
+
+# Bump when the build procedure changes: it is part of the cache key.
+BUILD_VERSION = 1
+MARKER = "medzero_tiny.json"
+
+PAD, EOS = "<pad>", "</s>"
+ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
+TAG_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
+CHAT_TEMPLATE = (
+    "{%- for m in messages -%}"
+    "<|{{ m['role'] }}|>{{ m['content'] }}"
+    "{%- if m['role'] == 'assistant' %}" + EOS + "{% endif %}{{ '\\n' }}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt %}<|assistant|>{% endif -%}"
+)
+
+# A short bundled text so the tokenizer also sees ordinary clinical English.
+_BUNDLED_TEXT = """\
+The patient is a 54-year-old woman with chest pain that started two hours ago. Blood pressure is
+150/90 mm Hg and the pulse is 96 per minute. Which of the following is the most likely diagnosis?
+A 7-year-old boy presents with fever, cough and difficulty breathing. The most appropriate next
+step in management is a chest radiograph. Laboratory studies show a hemoglobin concentration of
+10 g/dL, a leukocyte count of 12,000/mm3 and a platelet count of 250,000/mm3. Which drug is the
+best treatment? The mechanism of action of this drug is inhibition of an enzyme in the liver.
+Adverse effects include cough, headache, dizziness, fatigue, nausea and muscle pain.
+"""
+
+
+@dataclass(frozen=True)
+class TinyModelConfig:
+    """Size of the randomly initialised Llama-family model (the tokenizer is the same for all)."""
+
+    hidden_size: int = field(default=128, metadata={"help": "Model width (embedding size)."})
+    num_layers: int = field(default=2, metadata={"help": "Number of decoder layers."})
+    num_heads: int = field(default=4, metadata={"help": "Attention heads; must divide hidden_size."})
+    intermediate_size: int = field(default=512, metadata={"help": "MLP width (usually 4x hidden)."})
+    max_position_embeddings: int = field(
+        default=2048, metadata={"help": "Context length in tokens (RoPE: costs no parameters)."}
+    )
+    vocab_size: int = field(
+        default=512, metadata={"help": "BPE vocabulary size to train (added tokens come on top)."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
+            )
+
+
+PRESETS: Registry[TinyModelConfig] = Registry("tiny model preset")
+PRESETS.register("tiny", TinyModelConfig())
+PRESETS.register(
+    "small-100m",
+    TinyModelConfig(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072),
+)
+
+
+def build_key(config: TinyModelConfig, seed: int) -> str:
+    """A short hash of everything that shapes a build (cache folder name)."""
+    blob = json.dumps(
+        {"v": BUILD_VERSION, "config": asdict(config), "seed": seed, "suffixes": SUFFIXES},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def tokenizer_corpus(seed: int = 0, n_questions: int = 2000) -> list[str]:
+    """The texts the tokenizer is trained on: rendered training questions of the synthetic task
+    (held-out names excluded), the think/answer format, system prompts and the bundled text."""
+    texts = [_BUNDLED_TEXT, R1ZERO_SYSTEM_PROMPT, SYNTHETIC_PROMPT_CONFIG.resolved()[0] or ""]
+    for q in drug_class_questions(n_questions, seed=seed, split="train"):
+        texts.append(render_user(q, SYNTHETIC_PROMPT_CONFIG))
+        texts.append(f"the drug is {q.meta['drug']}")
+    texts.extend(c.name for c in DRUG_CLASSES)
+    return texts
+
+
+def train_tokenizer(vocab_size: int = 512, seed: int = 0):
+    """Train the byte-level BPE tokenizer and wrap it as a transformers fast tokenizer."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    suffix_re = Regex("(?:" + "|".join(SUFFIXES) + r")\b")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(suffix_re, behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[PAD, EOS, *ROLE_TOKENS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(tokenizer_corpus(seed), trainer)
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in TAG_TOKENS])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token=PAD,
+        eos_token=EOS,
+        padding_side="left",
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=1_000_000,
+    )
+
+
+def build_tiny_model(out_dir: str | Path, seed: int = 0, config: TinyModelConfig | None = None) -> Path:
+    """Build tokenizer + randomly initialised model (seeded) and ``save_pretrained`` both to ``out_dir``."""
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    config = config or TinyModelConfig()
+    out = Path(out_dir)
+    tokenizer = train_tokenizer(config.vocab_size, seed)
+    llama = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=config.hidden_size,
+        num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads,
+        num_key_value_heads=config.num_heads,
+        intermediate_size=config.intermediate_size,
+        max_position_embeddings=config.max_position_embeddings,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        dtype="float32",
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(llama).to(torch.float32)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    n_params = sum(p.numel() for p in model.parameters())
+    info = {"build_version": BUILD_VERSION, "seed": seed, "config": asdict(config), "parameters": n_params}
+    (out / MARKER).write_text(json.dumps(info, indent=2) + "\n")
+    return out
+
+
+def default_cache_dir() -> Path:
+    """``$MEDZERO_CACHE`` or ``~/.cache/medzero``."""
+    env = os.environ.get("MEDZERO_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "medzero"
+
+
+def ensure_tiny_model(
+    cache_dir: str | Path | None = None, seed: int = 0, config: TinyModelConfig | None = None
+) -> Path:
+    """Return ``cache_dir/tiny-<hash>``, building it first when absent (safe under concurrency)."""
+    config = config or TinyModelConfig()
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = base / f"tiny-{build_key(config, seed)}"
+    if (target / MARKER).is_file():
+        return target
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tiny-build-", dir=base))
+    try:
+        build_tiny_model(tmp, seed=seed, config=config)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            # Another process finished first (target exists and is not empty): use theirs.
+            if not (target / MARKER).is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
