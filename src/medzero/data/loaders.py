@@ -1,0 +1,131 @@
+"""Load any supported file into :class:`~medzero.data.schema.MCQ` records.
+
+>>> res = load_mcqs("medqa/US_test_4options_phrases.jsonl")        # doctest: +SKIP
+>>> res.format, len(res.records), len(res.errors)                    # doctest: +SKIP
+('medqa', 1273, 0)
+
+Formats are registered by name in :data:`FORMATS` (lazily: a format module is imported the
+first time it is used). ``fmt="auto"`` detects the format from the content
+(:func:`medzero.data.detect.detect_format`). Loading never drops a record silently: a malformed
+record (missing field, wrong type, empty option, answer not among the options, duplicate id) is
+skipped and its :class:`~medzero.errors.DataError` — naming file, line/index and field — is
+kept in :attr:`LoadResult.errors`; ``strict=True`` raises the first one instead. Records left out
+on purpose by an option (``medical_only``, ``official_only``) are counted in
+:attr:`LoadResult.filtered`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from medzero.data.formats.base import Format, RecordContext
+from medzero.data.schema import MCQ
+from medzero.errors import ConfigError, DataError
+from medzero.registry import Registry
+
+FORMATS: Registry[Format] = Registry("data format")
+for _name, _target in {
+    "medzero": "medzero.data.formats.canonical:MEDZERO",
+    "prepared": "medzero.data.formats.canonical:PREPARED",
+    "medqa": "medzero.data.formats.medqa:MEDQA",
+    "medmcqa": "medzero.data.formats.medmcqa:MEDMCQA",
+    "medmcqa_xpert": "medzero.data.formats.medmcqa:MEDMCQA_XPERT",
+    "pubmedqa": "medzero.data.formats.pubmedqa:PUBMEDQA",
+    "pubmedqa_test": "medzero.data.formats.pubmedqa:PUBMEDQA_TEST",
+    "mmlu_pro": "medzero.data.formats.mmlu_pro:MMLU_PRO",
+    "medxpertqa": "medzero.data.formats.medxpertqa:MEDXPERTQA",
+    "huatuo_eval": "medzero.data.formats.huatuo:HUATUO_EVAL",
+    "hf": "medzero.data.formats.hf:HF",
+}.items():
+    FORMATS.register(_name, _target)
+
+SAMPLE_RESOURCE = "sample_mcq.jsonl"
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_mcqs` read from one file."""
+
+    path: str = field(metadata={"help": "The file, folder or dataset name that was loaded."})
+    format: str = field(metadata={"help": "The format used (detected when fmt='auto')."})
+    records: list[MCQ] = field(default_factory=list, metadata={"help": "Valid records in file order."})
+    errors: list[DataError] = field(
+        default_factory=list, metadata={"help": "One error per skipped record (file, line/index, field)."}
+    )
+    filtered: int = field(default=0, metadata={"help": "Records left out on purpose by a loader option."})
+
+    def sources(self) -> dict[str, int]:
+        """Record count per source, in order of first appearance."""
+        return dict(Counter(m.source for m in self.records))
+
+    def summary(self) -> dict[str, Any]:
+        """The ``medzero data inspect --json`` object."""
+        answers = Counter(m.answer for m in self.records)
+        return {
+            "path": self.path,
+            "format": self.format,
+            "records": len(self.records),
+            "errors": len(self.errors),
+            "filtered": self.filtered,
+            "sources": self.sources(),
+            "answers": {k: answers[k] for k in sorted(answers)},
+            "options": dict(sorted(Counter(len(m.options) for m in self.records).items())),
+            "first_errors": [str(e) for e in self.errors[:10]],
+        }
+
+
+def load_mcqs(path: str | Path, fmt: str = "auto", *, strict: bool = False, **options: Any) -> LoadResult:
+    """Read ``path`` in format ``fmt`` (a :data:`FORMATS` name or ``"auto"``).
+
+    Args:
+        path: a file, a folder (``save_to_disk`` dataset or ``medzero data prepare`` output) or,
+            with ``fmt="hf"``, a hub dataset name.
+        fmt: format name, or ``"auto"`` to detect it from the content.
+        strict: raise the first malformed record's :class:`DataError` instead of collecting it.
+        **options: format options (e.g. ``cop_base=1`` for MedMCQA, ``medical_only=True`` for
+            MMLU-Pro, ``keys=[...]`` for eval_data.json); an option the format does not know is a
+            :class:`ConfigError`.
+    """
+    path = Path(path)
+    if fmt == "auto":
+        from medzero.data.detect import detect_format
+
+        fmt = detect_format(path)
+    spec = FORMATS.get(fmt)
+    if not path.exists() and fmt != "hf":
+        raise DataError(path, None, None, "no such file or directory")
+    options = {k: v for k, v in options.items() if v is not None}
+    if spec.options is not None:
+        unknown = sorted(set(options) - set(spec.options))
+        if unknown:
+            known = ", ".join(spec.options) or "none"
+            raise ConfigError(f'format "{fmt}" has no option(s) {unknown}; its options: {known}')
+    result = LoadResult(path=str(path), format=fmt)
+    first_seen: dict[str, int | None] = {}
+    for loc, index, raw in spec.read(path, options):
+        try:
+            mcq = spec.convert(raw, RecordContext(path, loc, index, options))
+            if mcq is None:
+                result.filtered += 1
+                continue
+            mcq.validate(str(path), loc)
+            if mcq.id in first_seen:
+                raise DataError(path, loc, "id", f"duplicate id {mcq.id!r} (first at {first_seen[mcq.id]})")
+        except DataError as err:
+            if strict:
+                raise
+            result.errors.append(err)
+            continue
+        first_seen[mcq.id] = loc
+        result.records.append(mcq)
+    return result
+
+
+def sample_questions() -> list[MCQ]:
+    """The ~60 self-written sample questions bundled with medzero (source ``"sample"``)."""
+    with resources.as_file(resources.files("medzero") / "resources" / SAMPLE_RESOURCE) as path:
+        return load_mcqs(path, "medzero", strict=True).records
