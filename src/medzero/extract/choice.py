@@ -1,0 +1,120 @@
+"""Read one choice at a position: a letter token (with markup), a hedge, or an option's text.
+
+Every pattern here is applied with ``match`` at a known position on a bounded window, so the
+cost per call is O(window), independent of the completion's length.
+
+The lone-letter trap: "A" is an article and "I" a pronoun. An upper-case A or I followed by a
+space and a lower-case word is read as a letter only when that word is a connector ("because",
+"since", "is", ...) or the start of that option's text; a lower-case letter is read only when
+nothing word-like follows it (``<answer> b. </answer>``, "answer is b.").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from medzero.extract.text import Options
+
+WINDOW = 200  # characters after a statement in which its choice must appear
+
+# Markup and filler words allowed between a statement and its choice ("**Answer:** Option (B)").
+_PREFIX = re.compile(
+    r"(?:[\s*_`#:=$\"'\[{>~-]|\\(?:boxed|text|textbf|mathbf|mathrm)\s?\{|\\[(\[]"
+    r"|(?:(?:most\s)?likely|probably|clearly|definitely|therefore|thus|indeed|then|option|choice|letter)\b)*",
+    re.IGNORECASE,
+)
+# After a first letter: a separator and a second letter means the answer hedges ("A or B", "A/B", "A, C").
+_HEDGE = re.compile(
+    r"[)\].*_`]{0,4}[ \t]{0,3}(?:/|,|&|\||\+|\bor\b|\band\b|\bvs\b\.?)[ \t]{0,3}(?:\*\*)?[(\[]?"
+    r"(?:option |choice )?([A-Z])(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z']{1,20}")
+# Words after an upper-case A/I that still make it a letter ("A because ...", "I is correct").
+CONNECTORS = frozenset(
+    {"because", "since", "as", "is", "was", "which", "that", "and", "or", "with", "for", "given"}
+    | {"due", "this", "here", "so", "seems", "appears", "fits", "matches", "best", "correct"}
+)
+_LOWER_OK_AFTER = frozenset(").]:*},;!?\n<")
+
+
+class Choice(NamedTuple):
+    letter: str | None
+    reason: str | None  # None, "hedge", "unknown_letter" or "unparsed"
+    start: int
+    end: int
+    by_text: bool = False  # True when the option's text (not its letter) identified it
+
+
+UNPARSED = Choice(None, "unparsed", -1, -1)
+
+
+def _is_word_after(text: str, k: int, end: int, letter: str, opts: Options) -> bool:
+    """True when the upper-case A/I at ``k - 1`` is followed by an ordinary word (article/pronoun)."""
+    if k >= end or text[k] != " ":
+        return False
+    m = _WORD.match(text, k + 1, end)
+    if m is None:
+        return False
+    word = m.group(0)
+    if not word[0].islower() or word.lower() in CONNECTORS or word == "'":
+        return False
+    return _text_at(text, k + 1, end, opts, only=letter) is None
+
+
+def parse_choice(text: str, i: int, end: int, opts: Options) -> Choice:
+    """Read the choice that starts at ``text[i]`` (markup and filler words skipped), at most
+    :data:`WINDOW` characters before ``end``."""
+    end = min(end, i + WINDOW)
+    j = _PREFIX.match(text, i, end).end()
+    if j < end and text[j] == "(":
+        j += 1
+    if j >= end:
+        return UNPARSED
+    c = text[j]
+    k = j + 1
+    nxt = text[k] if k < end else ""
+    if not ("A" <= c <= "Z" or "a" <= c <= "z") or nxt.isalnum() or nxt == "_":
+        return _text_choice(text, j, end, opts)
+    if c.islower():
+        if nxt and nxt not in _LOWER_OK_AFTER:
+            if not nxt.isspace():
+                return UNPARSED
+            rest = text[k:end].lstrip(" \t")
+            if rest and rest[0] not in "<(\n-–—":
+                return _text_choice(text, j, end, opts)
+    elif c in "AI" and _is_word_after(text, k, end, c, opts):
+        return _text_choice(text, j, end, opts)
+    letter = c.upper()
+    h = _HEDGE.match(text, k, end)
+    if h is not None:
+        other = h.group(1)
+        if other.upper() != letter and not (
+            other in "AI" and _is_word_after(text, h.end(1), end, other, opts)
+        ):
+            return Choice(None, "hedge", j, h.end())
+    if letter not in opts.letters:
+        return Choice(None, "unknown_letter", j, k)
+    return Choice(letter, None, j, k)
+
+
+def _text_choice(text: str, j: int, end: int, opts: Options) -> Choice:
+    hit = _text_at(text, j, end, opts)
+    return hit if hit is not None else UNPARSED
+
+
+def _text_at(text: str, j: int, end: int, opts: Options, only: str | None = None) -> Choice | None:
+    """The option whose (lower-cased, whitespace-collapsed) text starts at ``text[j]``; longest wins."""
+    pairs = opts.lowered()
+    if not pairs:
+        return None
+    longest = len(pairs[0][1])
+    raw = text[j : min(len(text), j + longest + 40)]
+    span = " ".join(raw.lower().replace("*", " ").split())
+    for letter, t in pairs:
+        if only is not None and letter != only:
+            continue
+        if span.startswith(t) and (len(span) == len(t) or not span[len(t)].isalnum()):
+            return Choice(letter, None, j, min(end, j + len(t)), True)
+    return None

@@ -1,0 +1,126 @@
+"""The three extraction modes (strict, last, lenient) and the first commitment in the reasoning."""
+
+from __future__ import annotations
+
+from medzero.extract import statements
+from medzero.extract.choice import Choice, parse_choice
+from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
+from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_bounds
+
+_SHORT_LINE = 100  # a closing line this short may take its statement from the line above
+
+
+def from_choice(ch: Choice, method: str) -> Extraction:
+    """An :class:`Extraction` for a parsed choice read from a statement of kind ``method``."""
+    if ch.letter is not None:
+        return Extraction(ch.letter, "option_text" if ch.by_text else method, ch.start, ch.end)
+    return Extraction(None, method, ch.start, ch.end, ch.reason)
+
+
+def tag_hedge(text: str, lo: int, a: int, res: Extraction, opts: Options) -> Extraction:
+    """``res`` (read from the ``<answer>`` tag at ``a``), or a hedge when an earlier answer tag in
+    ``text[lo:a]`` names a different choice: two different answers are never one answer."""
+    if res.letter is None:
+        return res
+    b = text.find(statements.OPEN_TAG, lo, a)
+    while b >= 0:
+        c = text.find(statements.CLOSE_TAG, b + 8, a)
+        other = parse_choice(text, b + 8, c if c >= 0 else a, opts)
+        if other.letter != res.letter and other.reason != "unparsed":
+            return Extraction(None, "answer_tag", b, res.end, "hedge")
+        b = text.find(statements.OPEN_TAG, b + 8, a)
+    return res
+
+
+def strict(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
+    """Only an explicit final answer after the thinking: the last ``<answer>...</answer>``, else
+    an "Answer: X" / "The answer is X" / ``\\boxed{X}`` statement whose choice is on the last
+    non-blank line (the statement itself may end the line above: "Final answer:\\n\\nB")."""
+    if not text or text.isspace():
+        return EMPTY
+    think_lo, lo, unclosed = answer_region(text, think_preopened)
+    if unclosed:
+        return Extraction(None, reason="unclosed_think")
+    a = text.rfind(statements.OPEN_TAG, lo)
+    if a >= 0:
+        close = text.find(statements.CLOSE_TAG, a + 8)
+        if close < 0:
+            return Extraction(None, "answer_tag", a, len(text), "truncated")
+        return tag_hedge(text, lo, a, from_choice(parse_choice(text, a + 8, close, opts), "answer_tag"), opts)
+    ls, e = last_line_bounds(text, lo)
+    if ls < e:
+        wlo = ls
+        if e - ls < _SHORT_LINE and ls > lo:
+            pe = ls - 1
+            while pe > lo and text[pe - 1].isspace():
+                pe -= 1
+            wlo = max(text.rfind("\n", lo, pe) + 1, lo)
+        seen = False
+        for st in statements.backward(text, wlo, e):
+            ch = parse_choice(text, st.content, e, opts)
+            if ch.reason == "unparsed" or ch.start < ls:
+                seen = True
+                continue
+            return from_choice(ch, st.method)
+        if seen:
+            return Extraction(None, reason="unparsed")
+    if lo > 0 and next(statements.backward(text, think_lo, lo - len(THINK_CLOSE)), None) is not None:
+        return Extraction(None, reason="answer_in_think")
+    return NO_ANSWER
+
+
+def last(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
+    """The last explicit answer statement anywhere (thinking included); failing that, a closing
+    line that is only a choice ("B", "**(B)**", "B. <that option's text>")."""
+    if not text or text.isspace():
+        return EMPTY
+    seen: Extraction | None = None
+    lo = answer_region(text, think_preopened)[1]
+    for st in statements.backward(text):
+        ch = parse_choice(text, st.content, st.bound, opts)
+        if ch.reason == "unparsed":
+            seen = seen or Extraction(None, st.method, st.start, st.start, "unparsed")
+            continue
+        res = from_choice(ch, st.method)
+        return tag_hedge(text, lo, st.start, res, opts) if st.method == "answer_tag" else res
+    res = final_line(text, opts)
+    return res if res is not None else (seen or NO_ANSWER)
+
+
+def final_line(text: str, opts: Options, lo: int = 0) -> Extraction | None:
+    """A last non-blank line that is nothing but a choice (markup allowed), or None."""
+    ls, e = last_line_bounds(text, lo)
+    while ls < e and text.startswith("</", ls):  # "</answer>" or "</think>" on a line of its own
+        nl = text.rfind("\n", lo, ls)
+        if nl < 0:
+            return None
+        ls, e = last_line_bounds(text[:nl], lo)
+    if ls >= e:
+        return None
+    ch = parse_choice(text, ls, e, opts)
+    if ch.reason is not None or ch.letter is None or ch.start - ls > 12:
+        return None
+    rest = text[ch.end : e].strip(" \t*_`.):]")
+    if rest and not ch.by_text:
+        texts = opts.texts or {}
+        want = " ".join(texts.get(ch.letter, "").lower().split()).rstrip(".")
+        if not want or not " ".join(rest.lower().replace("*", " ").split()).startswith(want):
+            return None
+    elif rest:
+        return None
+    method = "option_text" if ch.by_text else ("bold" if text.startswith(("**", "__"), ls) else "final_line")
+    return Extraction(ch.letter, method, ch.start, ch.end)
+
+
+def first_commitment(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
+    """The earliest answer statement that names one valid letter inside the reasoning (the
+    thinking when there is one, else the whole text) — for answer-flip analysis."""
+    if not text or text.isspace():
+        return EMPTY
+    think_lo, lo, unclosed = answer_region(text, think_preopened)
+    hi = len(text) if unclosed or lo == 0 else lo - len(THINK_CLOSE)
+    for st in statements.forward(text, think_lo, hi):
+        ch = parse_choice(text, st.content, min(st.bound, hi), opts)
+        if ch.letter is not None:
+            return from_choice(ch, st.method)
+    return NO_ANSWER

@@ -1,0 +1,113 @@
+"""Input normalisation: completion -> text, options -> valid letters (+ texts), thinking regions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+TAIL_LIMIT = 600  # strict looks for a closing statement in at most this many trailing characters
+
+
+def completion_text(completion: Any) -> str:
+    """The text to read: a string as is; for chat messages, the content of the last assistant
+    message (TRL's conversational completions are ``[{"role": "assistant", "content": ...}]``).
+
+    Content given as a list of parts (``[{"type": "text", "text": ...}]``) is joined.
+    Anything else gives ``""``.
+    """
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        completion = [completion]
+    if isinstance(completion, Sequence):
+        for msg in reversed(completion):
+            if isinstance(msg, Mapping) and msg.get("role", "assistant") == "assistant":
+                return _content_text(msg.get("content"))
+    return ""
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        parts = []
+        for p in content:
+            if isinstance(p, str):
+                parts.append(p)
+            elif isinstance(p, Mapping) and isinstance(p.get("text"), str):
+                parts.append(p["text"])
+        return "".join(parts)
+    return ""
+
+
+class Options:
+    """Valid letters (upper case) and, when known, their texts.
+
+    Accepts a dict ``letter -> text``, a sequence of letters (``["A", "B"]`` or ``"ABCD"``), or a
+    sequence of option texts in letter order (any item that is not a single letter makes the
+    whole sequence texts).
+    """
+
+    __slots__ = ("_lowered", "letters", "texts")
+
+    def __init__(self, options: Any):
+        self._lowered: list[tuple[str, str]] | None = None
+        if isinstance(options, Options):
+            self.letters, self.texts = options.letters, options.texts
+        elif isinstance(options, Mapping):
+            self.letters = frozenset(str(k).strip().upper() for k in options)
+            self.texts = {str(k).strip().upper(): str(v) for k, v in options.items() if v is not None}
+        elif isinstance(options, str):
+            self.letters, self.texts = frozenset(options.upper()), None
+        else:
+            seq = list(options)
+            if all(isinstance(x, str) and len(x.strip()) == 1 and x.strip().isalpha() for x in seq):
+                self.letters, self.texts = frozenset(x.strip().upper() for x in seq), None
+            else:
+                self.texts = {ALPHABET[i]: str(t) for i, t in enumerate(seq[:26])}
+                self.letters = frozenset(self.texts)
+
+    def lowered(self) -> list[tuple[str, str]]:
+        """``(letter, lower-cased stripped text)`` for options with a usable text, longest first."""
+        if self._lowered is None:
+            pairs = []
+            for k, v in (self.texts or {}).items():
+                t = " ".join(v.lower().split()).rstrip(".")
+                if t:
+                    pairs.append((k, t))
+            pairs.sort(key=lambda kv: -len(kv[1]))
+            self._lowered = pairs
+        return self._lowered
+
+
+def answer_region(text: str, think_preopened: bool) -> tuple[int, int, bool]:
+    """``(think_start, region_start, unclosed)`` for ``text``.
+
+    The answer region runs from ``region_start`` to the end of the text; the thinking runs
+    from ``think_start`` to the ``</think>`` before ``region_start``. With an unclosed ``<think>``
+    (or ``think_preopened`` and no ``</think>``) the whole rest is thinking and ``unclosed`` is True.
+    Without any think tag the whole text is the answer region.
+    """
+    close = text.rfind(THINK_CLOSE)
+    if close >= 0:
+        opened = text.find(THINK_OPEN, 0, close)
+        return (opened + len(THINK_OPEN) if opened >= 0 else 0), close + len(THINK_CLOSE), False
+    opened = text.find(THINK_OPEN)
+    if opened >= 0:
+        return opened + len(THINK_OPEN), len(text), True
+    if think_preopened:
+        return 0, len(text), True
+    return 0, 0, False
+
+
+def last_line_bounds(text: str, lo: int) -> tuple[int, int]:
+    """``(start, end)`` of the last non-blank line of ``text[lo:]`` (end excludes trailing
+    whitespace); ``(end, end)`` when the region is blank. At most :data:`TAIL_LIMIT` chars."""
+    e = len(text)
+    while e > lo and text[e - 1].isspace():
+        e -= 1
+    s = text.rfind("\n", lo, e) + 1
+    return max(s, lo, e - TAIL_LIMIT), e
