@@ -1,7 +1,59 @@
-"""CLI registration for this stage (filled in by the stage's owner)."""
+"""``medzero train RECIPE.yaml [--set k=v ...] [--resume] [--check] [--out RUN_DIR]``.
+
+Light at import time: the training stack (torch, transformers, trl) loads inside the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root app."""
+    """Add ``medzero train`` to the root app."""
+
+    @app.command("train")
+    def train_cmd(
+        recipe: Path = typer.Argument(..., help="Recipe YAML (see recipes/ and docs/training.md)."),
+        set_: list[str] = typer.Option(
+            [], "--set", help="Override a recipe value: --set grpo.learning_rate=1e-5 (repeatable)."
+        ),
+        resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in RUN_DIR."),
+        check: bool = typer.Option(False, "--check", help="Run the pre-flight checks only, then exit."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Run directory (default: grpo.output_dir, else runs/<recipe name>)."
+        ),
+    ) -> None:
+        """GRPO training on TRL's GRPOTrainer. Exit status: 0 ok, 2 bad recipe or failed check."""
+        import json
+
+        from medzero.errors import ConfigError
+        from medzero.train.recipe import load_recipe
+
+        rec = load_recipe(recipe, set_)
+        run_dir = out or Path(rec.grpo.get("output_dir") or Path("runs") / recipe.stem)
+        if check:
+            from medzero.train.preflight import preflight
+            from medzero.train.runner import print_findings
+
+            pre = preflight(rec, for_training=False)
+            print_findings(pre.findings)
+            typer.echo(
+                json.dumps(
+                    {
+                        "ok": pre.ok,
+                        "prompts": pre.report.describe(),
+                        "findings": [f.__dict__ for f in pre.findings],
+                    }
+                )
+            )
+            if not pre.ok:
+                raise ConfigError("pre-flight checks failed")
+            return
+        from medzero.train.runner import train
+
+        info = train(rec, run_dir, resume=resume)
+        typer.echo(
+            json.dumps({"run_dir": str(run_dir), "status": info["status"], "step": info["global_step"]})
+        )

@@ -1,0 +1,207 @@
+"""What a training run writes while it runs: ``metrics.jsonl``, ``completions.jsonl``, live
+progress and the collapse guard.
+
+Multi-process runs: TRL already gathers every completion, reward and advantage onto each process
+(for its own completion tables), so only rank 0 writes both files; each completion line carries
+the ``rank`` that generated it. Both files are append-only and flushed after every step; on
+resume, lines with ``step`` greater than the checkpoint's step are dropped first
+(:func:`truncate_after_step`) so that every step is recorded exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from medzero.console import console, make_progress
+from medzero.jsonl import JsonlAppender, repair_jsonl_tail
+
+METRICS_FILE = "metrics.jsonl"
+COMPLETIONS_FILE = "completions.jsonl"
+# Keys of TRL's end-of-training summary log; it goes to run_info.json, not metrics.jsonl.
+SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss")
+
+
+def clean_number(value: Any) -> Any:
+    """JSON has no NaN/inf: map them to ``None``; tensors/numpy scalars to Python numbers."""
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def truncate_after_step(path: str | Path, step: int) -> int:
+    """Drop lines whose ``step`` is greater than ``step`` (and a torn last line); return how many.
+
+    Rewrites the file through a temporary file + rename, so a kill leaves either version."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    repair_jsonl_tail(path)
+    kept, dropped = [], 0
+    with path.open(encoding="utf-8") as fh:
+        lines = [ln for ln in fh if ln.strip()]
+    for line in lines:
+        if int(json.loads(line).get("step", 0)) > step:
+            dropped += 1
+        else:
+            kept.append(line)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    os.replace(tmp, path)
+    return dropped
+
+
+class CompletionsWriter:
+    """Writes one ``completions.jsonl`` line per generated completion (rank 0 only)."""
+
+    def __init__(self, path: str | Path, weights: dict[str, float]):
+        self.weights = dict(weights)
+        self._out = JsonlAppender(path)
+
+    def write_step(
+        self,
+        step: int,
+        *,
+        prompt_ids: Sequence[str],
+        golds: Sequence[str | None],
+        completions: Sequence[Any],
+        token_lengths: Sequence[int],
+        truncated: Sequence[bool],
+        rewards: dict[str, Sequence[float]],
+        advantages: Sequence[float] | None,
+        num_generations: int,
+        local_size: int,
+    ) -> int:
+        """Write one generation round. Inputs are in TRL's gathered order: rank 0's completions
+        first, each prompt's ``num_generations`` completions next to each other."""
+        rows = []
+        for i, text in enumerate(completions):
+            comps = {name: clean_number(vals[i]) for name, vals in rewards.items()}
+            scored = [(self.weights.get(n, 1.0), v) for n, v in comps.items() if v is not None]
+            rows.append(
+                {
+                    "step": step,
+                    "prompt_id": str(prompt_ids[i]),
+                    "sample": i % num_generations,
+                    "completion": completion_text(text),
+                    "completion_tokens": int(token_lengths[i]),
+                    "truncated": bool(truncated[i]),
+                    "rewards": comps,
+                    "reward": sum(w * v for w, v in scored) if scored else None,
+                    "advantage": clean_number(advantages[i]) if advantages is not None else None,
+                    "gold": golds[i],
+                    "rank": i // local_size if local_size else 0,
+                }
+            )
+        self._out.write_many(rows)
+        return len(rows)
+
+    def close(self) -> None:
+        self._out.close()
+
+
+def completion_text(completion: Any) -> str:
+    """TRL gives conversational completions as ``[{"role": "assistant", "content": ...}]``."""
+    if isinstance(completion, list):
+        return "".join(str(m.get("content", "")) for m in completion if isinstance(m, dict))
+    return str(completion)
+
+
+class MetricsCallback(TrainerCallback):
+    """Appends TRL's logged metrics to ``metrics.jsonl`` (one line per logging step, rank 0)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.summary: dict[str, Any] = {}
+        self.last: dict[str, Any] = {}
+        self._out: JsonlAppender | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        if any(k in logs for k in SUMMARY_KEYS):
+            self.summary = {k: clean_number(v) for k, v in logs.items()}
+            return
+        if self._out is None:
+            self._out = JsonlAppender(self.path)
+        row = {"step": state.global_step, "epoch": clean_number(state.epoch)}
+        row.update({k: clean_number(v) for k, v in logs.items() if k not in row})
+        self.last = row
+        self._out.write(row)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+
+class CollapseGuard(TrainerCallback):
+    """Warns (or stops training) when every group has zero reward spread AND every completion hits
+    the length cap for ``patience`` logged steps in a row: the policy has collapsed into run-on text
+    that no reward can rank, and with ``beta=0`` it will not recover."""
+
+    def __init__(self, action: str = "warn", patience: int = 10, threshold: float = 0.99):
+        self.action, self.patience, self.threshold = action, patience, threshold
+        self.streak = 0
+        self.fired_at: int | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.action == "off" or not logs or "frac_reward_zero_std" not in logs:
+            return
+        zero_std = clean_number(logs.get("frac_reward_zero_std")) or 0.0
+        clipped = clean_number(logs.get("completions/clipped_ratio")) or 0.0
+        self.streak = self.streak + 1 if zero_std >= self.threshold and clipped >= self.threshold else 0
+        if self.streak < self.patience or self.fired_at is not None:
+            return
+        self.fired_at = state.global_step
+        if state.is_world_process_zero:
+            console.print(
+                f"[bold yellow]collapse guard:[/] for {self.streak} steps every completion hit the length "
+                "cap and no group had any reward spread (frac_reward_zero_std and completions/clipped_ratio "
+                "at 1). Lower the learning rate or temperature, or resume from an earlier checkpoint."
+                + (" Stopping." if self.action == "stop" else "")
+            )
+        if self.action == "stop":
+            control.should_training_stop = True
+
+
+class RichProgressCallback(TrainerCallback):
+    """A live progress bar with the mean reward and the mean completion length (rank 0)."""
+
+    def __init__(self) -> None:
+        self.progress = None
+        self.task = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        from rich.progress import TextColumn
+
+        self.progress = make_progress(TextColumn("{task.fields[stats]}"))
+        self.progress.start()
+        self.task = self.progress.add_task(
+            "train", total=state.max_steps, completed=state.global_step, stats=""
+        )
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.progress is None or not logs or "reward" not in logs:
+            return
+        reward = clean_number(logs.get("reward"))
+        length = clean_number(logs.get("completions/mean_length"))
+        stats = f"reward {reward:.3f}" if reward is not None else "reward -"
+        stats += f"  len {length:.0f}" if length is not None else ""
+        self.progress.update(self.task, completed=state.global_step, stats=stats)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.progress is not None:
+            self.progress.update(self.task, completed=state.global_step)
+            self.progress.stop()
+            self.progress = None

@@ -1,0 +1,140 @@
+"""Training questions -> TRL dataset rows, with the prompt-length cap TRL 1.16 no longer has.
+
+Questions come from exactly one place (``data.prepared``, ``data.path`` or ``data.synthetic``),
+are optionally subsampled (``data.limit``, seeded), and become rows of
+:func:`medzero.data.rows.mcq_to_row` with prompts built by :mod:`medzero.data.prompts` under the
+recipe's prompt config. A tokenizer without a chat template gets plain-text prompts.
+
+``data.prompt_max_tokens`` is enforced here: a prompt over the cap is dropped, or with
+``prompt_overflow: truncate`` its question stem loses tokens from the beginning (clinical
+vignettes put the question last) until it fits. :class:`PromptReport` counts both.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from medzero.data.prompts import messages_to_text
+from medzero.data.rows import mcq_to_row, row_to_mcq
+from medzero.data.schema import MCQ
+from medzero.errors import ConfigError
+from medzero.train.recipe import DataSection
+
+
+@dataclass
+class PromptReport:
+    """What the prompt cap did."""
+
+    total: int = 0
+    truncated: int = 0
+    dropped: int = 0
+    max_tokens: int = 0
+    cap: int | None = None
+
+    def describe(self) -> str:
+        cap = f" (cap {self.cap} tokens)" if self.cap else ""
+        return (
+            f"{self.total - self.dropped} of {self.total} questions kept{cap}: {self.truncated} truncated, "
+            f"{self.dropped} dropped; longest prompt {self.max_tokens} tokens"
+        )
+
+
+def load_questions(data: DataSection, base_dir: Path | None = None) -> list[MCQ]:
+    """Read the questions a recipe names (relative paths are relative to ``base_dir``)."""
+
+    def resolve(p: str) -> Path:
+        path = Path(p).expanduser()
+        if not path.is_absolute() and base_dir is not None and not path.exists():
+            path = base_dir / path
+        return path
+
+    if data.synthetic is not None:
+        from medzero.data.synthetic import drug_class_questions
+
+        mcqs = drug_class_questions(data.synthetic, seed=data.seed, split="train")
+    elif data.path is not None:
+        from medzero.data.loaders import load_mcqs
+
+        result = load_mcqs(resolve(data.path), fmt=data.format)
+        mcqs = list(result.records)
+    else:
+        from medzero.data.prepare import load_prepared
+
+        rows = load_prepared(resolve(str(data.prepared)), split=data.split)
+        mcqs = [row if isinstance(row, MCQ) else row_to_mcq(dict(row)) for row in rows]
+    if data.limit is not None and data.limit < len(mcqs):
+        mcqs = random.Random(data.seed).sample(mcqs, data.limit)
+    if not mcqs:
+        raise ConfigError("the recipe's data section yields no questions")
+    return mcqs
+
+
+def prompt_value(mcq: MCQ, data: DataSection, tokenizer: Any) -> list[dict[str, str]] | str:
+    """The ``prompt`` column: chat messages, or plain text when the tokenizer has no chat template."""
+    messages = mcq_to_row(mcq, data.prompt)["prompt"]
+    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        return messages
+    return messages_to_text(messages, None)
+
+
+def count_prompt_tokens(prompt: list[dict[str, str]] | str, tokenizer: Any) -> int:
+    text = prompt if isinstance(prompt, str) else messages_to_text(prompt, tokenizer)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _fit(mcq: MCQ, data: DataSection, tokenizer: Any, cap: int) -> tuple[Any, int, bool] | None:
+    """(prompt, tokens, truncated) within ``cap``; ``None`` when the question cannot fit."""
+    prompt = prompt_value(mcq, data, tokenizer)
+    n = count_prompt_tokens(prompt, tokenizer)
+    if n <= cap:
+        return prompt, n, False
+    if data.prompt_overflow != "truncate":
+        return None
+    stem_ids = tokenizer(mcq.question, add_special_tokens=False)["input_ids"]
+    for _ in range(4):  # re-tokenising the cut stem can shift a token or two
+        over = n - cap
+        if over >= len(stem_ids):
+            return None
+        stem_ids = stem_ids[over + 1 :]
+        cut = replace(mcq, question="..." + tokenizer.decode(stem_ids).lstrip())
+        prompt = prompt_value(cut, data, tokenizer)
+        n = count_prompt_tokens(prompt, tokenizer)
+        if n <= cap:
+            return prompt, n, True
+    return None
+
+
+def build_rows(
+    mcqs: list[MCQ], data: DataSection, tokenizer: Any
+) -> tuple[list[dict[str, Any]], PromptReport]:
+    """Training rows (the :mod:`medzero.data.rows` layout) under the prompt cap."""
+    report = PromptReport(total=len(mcqs), cap=data.prompt_max_tokens)
+    rows = []
+    for mcq in mcqs:
+        row = mcq_to_row(mcq, data.prompt)
+        if data.prompt_max_tokens is None:
+            row["prompt"] = prompt_value(mcq, data, tokenizer)
+            if tokenizer is not None:
+                report.max_tokens = max(report.max_tokens, count_prompt_tokens(row["prompt"], tokenizer))
+        else:
+            fitted = _fit(mcq, data, tokenizer, data.prompt_max_tokens)
+            if fitted is None:
+                report.dropped += 1
+                continue
+            row["prompt"], n, cut = fitted
+            report.truncated += cut
+            report.max_tokens = max(report.max_tokens, n)
+        rows.append(row)
+    if not rows:
+        raise ConfigError(f"every question is longer than data.prompt_max_tokens={data.prompt_max_tokens}")
+    return rows, report
+
+
+def to_dataset(rows: list[dict[str, Any]]):
+    """A ``datasets.Dataset`` for TRL."""
+    from datasets import Dataset
+
+    return Dataset.from_list(rows)

@@ -1,0 +1,149 @@
+"""Everything before the model weights are loaded: resolve the model, load the tokenizer, build
+the training rows under the prompt cap, gather what the checks need cheaply, run the checks.
+
+``medzero train --check`` stops here; a training run stops here too when a check is fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from medzero.errors import ConfigError
+from medzero.train.checks import Context, Finding, errors, run_checks
+from medzero.train.dataset import PromptReport, build_rows, load_questions
+from medzero.train.recipe import Recipe
+
+
+@dataclass
+class Preflight:
+    """The result of the pre-flight stage."""
+
+    recipe: Recipe
+    model_path: str
+    tokenizer: Any
+    questions: list[Any]
+    rows: list[dict[str, Any]]
+    report: PromptReport
+    findings: list[Finding] = field(default_factory=list)
+    think_preopened: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not errors(self.findings)
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def resolve_model_path(recipe: Recipe) -> str:
+    """``tiny`` -> the locally built tiny model (built on first use); anything else as given."""
+    name = recipe.model.name_or_path
+    if name == "tiny":
+        from medzero.models.tiny import ensure_tiny_model
+
+        return str(ensure_tiny_model())
+    return name
+
+
+def read_model_config(path: str, recipe: Recipe) -> dict[str, Any] | None:
+    """``config.json`` of a local dir or of a hub model already in the local cache (no download)."""
+    local = Path(path) / "config.json"
+    if local.is_file():
+        return json.loads(local.read_text(encoding="utf-8"))
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(path, "config.json", revision=recipe.model.revision)
+    except Exception:  # not a repo id, or no cache
+        return None
+    if isinstance(cached, str) and Path(cached).is_file():
+        return json.loads(Path(cached).read_text(encoding="utf-8"))
+    return None
+
+
+def meta_module_names(path: str, recipe: Recipe) -> list[str] | None:
+    """Module names from a meta-device instance of the architecture (no weights, no memory)."""
+    try:
+        from accelerate import init_empty_weights
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        cfg = AutoConfig.from_pretrained(path, trust_remote_code=recipe.model.trust_remote_code)
+        with init_empty_weights():
+            model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=recipe.model.trust_remote_code)
+        return [name for name, _ in model.named_modules()]
+    except Exception:  # unknown architecture offline: the LoRA check is skipped
+        return None
+
+
+def load_tokenizer(path: str, recipe: Recipe, required: bool = True) -> Any:
+    """The tokenizer, with the recipe's chat template installed; ``None`` if unavailable and not required."""
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(
+            path, revision=recipe.model.revision, trust_remote_code=recipe.model.trust_remote_code
+        )
+    except (OSError, ValueError) as exc:
+        if required:
+            raise ConfigError(f'cannot load the tokenizer of model "{path}": {exc}') from None
+        return None
+    template = recipe.model.chat_template
+    if template:
+        p = Path(template).expanduser()
+        tok.chat_template = (
+            p.read_text(encoding="utf-8") if p.suffix == ".jinja" and p.is_file() else template
+        )
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def preflight(recipe: Recipe, *, for_training: bool = True) -> Preflight:
+    """Resolve, build rows and run every check. ``for_training=False`` (``--check``) tolerates a
+    model that is not available locally: the checks that need it are skipped."""
+    from medzero.data.prompts import template_preopens_think
+    from medzero.rewards import build_reward_funcs
+
+    model_path = resolve_model_path(recipe)
+    tokenizer = load_tokenizer(model_path, recipe, required=for_training)
+    base = Path(recipe.source).parent if recipe.source else None
+    questions = load_questions(recipe.data, base_dir=base)
+    if tokenizer is not None:
+        rows, report = build_rows(questions, recipe.data, tokenizer)
+    else:
+        rows, report = build_rows(questions, replace(recipe.data, prompt_max_tokens=None), None)
+    think = template_preopens_think(tokenizer)
+    funcs, _ = build_reward_funcs(recipe.rewards, **reward_params(recipe, think))
+    ctx = Context(
+        world_size=world_size(),
+        has_cuda=has_cuda(),
+        model_config=read_model_config(model_path, recipe),
+        module_names=meta_module_names(model_path, recipe) if recipe.peft.active else None,
+        tokenizer=tokenizer,
+        columns=sorted(rows[0]) if rows else [],
+        num_prompts=len(rows),
+        reward_funcs=list(funcs),
+    )
+    findings = run_checks(recipe, ctx)
+    if report.truncated or report.dropped:
+        findings.append(Finding("prompt_cap", "warning", report.describe()))
+    return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, think)
+
+
+def reward_params(recipe: Recipe, think_preopened: bool) -> dict[str, Any]:
+    """``reward_params`` plus ``think_preopened=True`` when the chat template opens ``<think>``."""
+    params = dict(recipe.reward_params)
+    if think_preopened:
+        params.setdefault("think_preopened", True)
+    return params

@@ -1,0 +1,376 @@
+"""Training recipes: one YAML file -> a :class:`Recipe` of documented dataclasses.
+
+A recipe has these top-level sections (every one optional except ``model``)::
+
+    model:         what to train (see ModelSection)
+    peft:          LoRA / 4-bit QLoRA (PeftSection)
+    data:          where the questions come from and how prompts are built (DataSection)
+    rewards:       {reward name: weight}, names from medzero.rewards.REWARDS
+    reward_params: keyword arguments for medzero.rewards.build_reward_funcs
+    warmup:        optional format warm-up before GRPO (WarmupSection)
+    guard:         collapse guard (GuardSection)
+    grpo:          any field of trl.GRPOConfig, passed through as-is
+
+Unknown keys anywhere are :class:`~medzero.errors.ConfigError`s naming the file, the line and the
+nearest valid name. ``--set a.b=value`` overrides are applied to the raw YAML before validation;
+values are parsed as YAML (``--set grpo.bf16=false`` gives a bool, ``=1e-5`` a float).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medzero.data.prompts import PromptConfig
+from medzero.errors import ConfigError
+from medzero.registry import did_you_mean
+
+# medzero's own GRPOConfig defaults (TRL's are tuned for GPUs and big models); a recipe overrides them.
+GRPO_DEFAULTS: dict[str, Any] = {
+    "logging_steps": 1,  # metrics.jsonl holds one line per optimizer step
+    "report_to": "none",
+    "disable_tqdm": True,  # medzero shows its own progress bar
+    "save_strategy": "steps",
+    "save_steps": 100,
+}
+
+
+@dataclass
+class ModelSection:
+    """The policy model."""
+
+    name_or_path: str = field(
+        default="", metadata={"help": "HF hub id or local dir; 'tiny' builds/reuses the local tiny model."}
+    )
+    dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16."})
+    attn_implementation: str | None = field(
+        default=None, metadata={"help": "eager, sdpa, flash_attention_2 ... (None: transformers' choice)."}
+    )
+    trust_remote_code: bool = field(default=False, metadata={"help": "Run model code from the hub repo."})
+    revision: str | None = field(default=None, metadata={"help": "Hub revision (branch, tag or commit)."})
+    chat_template: str | None = field(
+        default=None,
+        metadata={
+            "help": "Chat template to install: a path to a .jinja file or the template text. None keeps the "
+            "tokenizer's; without any template prompts are rendered as plain text ('User: ...\\nAssistant:')."
+        },
+    )
+
+
+@dataclass
+class PeftSection:
+    """LoRA (``enabled``) and 4-bit QLoRA (``load_in_4bit``, implies LoRA)."""
+
+    enabled: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
+    r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch."})
+    target_modules: list[str] | str = field(
+        default="all-linear",
+        metadata={"help": "Module name suffixes to adapt (e.g. [q_proj, v_proj]) or 'all-linear'."},
+    )
+    load_in_4bit: bool = field(
+        default=False, metadata={"help": "QLoRA: load the base model in 4 bit (bitsandbytes)."}
+    )
+    bnb_4bit_quant_type: str = field(default="nf4", metadata={"help": "nf4 or fp4."})
+    bnb_4bit_compute_dtype: str = field(
+        default="bfloat16", metadata={"help": "Compute dtype of 4-bit layers."}
+    )
+    bnb_4bit_use_double_quant: bool = field(
+        default=True, metadata={"help": "Quantize the quantization constants."}
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.enabled or self.load_in_4bit
+
+
+@dataclass
+class DataSection:
+    """Training questions: exactly one of ``prepared``, ``path`` or ``synthetic``."""
+
+    prepared: str | None = field(
+        default=None, metadata={"help": "Directory written by `medzero data prepare`."}
+    )
+    split: str = field(default="train", metadata={"help": "Split of the prepared directory to train on."})
+    path: str | None = field(default=None, metadata={"help": "A question file read by medzero.data.loaders."})
+    format: str = field(default="auto", metadata={"help": "Loader format name for `path` (auto-detected)."})
+    synthetic: int | None = field(
+        default=None, metadata={"help": "Number of synthetic drug-class questions (the tiny learnable task)."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed for synthetic questions and for `limit` sampling."})
+    limit: int | None = field(
+        default=None, metadata={"help": "Keep a seeded random subset of this many questions."}
+    )
+    prompt: PromptConfig = field(
+        default_factory=PromptConfig, metadata={"help": "How questions become prompts."}
+    )
+    prompt_max_tokens: int | None = field(
+        default=None, metadata={"help": "Cap on prompt tokens (TRL has no max_prompt_length); None: no cap."}
+    )
+    prompt_overflow: str = field(
+        default="drop",
+        metadata={"help": "Over the cap: 'drop' the question, or 'truncate' the stem's beginning to fit."},
+    )
+
+
+@dataclass
+class WarmupSection:
+    """Optional supervised format warm-up (medzero.train.warmup.run_format_warmup) before GRPO."""
+
+    enabled: bool = field(default=False, metadata={"help": "Run the format warm-up first."})
+    params: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "Keyword arguments for run_format_warmup (steps, lr, ...)."}
+    )
+
+
+@dataclass
+class GuardSection:
+    """Collapse guard: every completion truncated and every group with zero reward spread."""
+
+    action: str = field(default="warn", metadata={"help": "off, warn or stop when a collapse is detected."})
+    patience: int = field(default=10, metadata={"help": "Consecutive logged steps the signs must persist."})
+    threshold: float = field(
+        default=0.99,
+        metadata={"help": "frac_reward_zero_std and clipped_ratio at or above this count as collapsed."},
+    )
+
+
+@dataclass
+class Recipe:
+    """A resolved training recipe."""
+
+    model: ModelSection = field(default_factory=ModelSection)
+    peft: PeftSection = field(default_factory=PeftSection)
+    data: DataSection = field(default_factory=DataSection)
+    rewards: dict[str, float] = field(default_factory=lambda: {"accuracy": 1.0, "format": 0.2})
+    reward_params: dict[str, Any] = field(default_factory=dict)
+    warmup: WarmupSection = field(default_factory=WarmupSection)
+    guard: GuardSection = field(default_factory=GuardSection)
+    grpo: dict[str, Any] = field(default_factory=dict)
+    source: str | None = field(default=None, metadata={"help": "The YAML file it came from."})
+
+    def grpo_kwargs(self) -> dict[str, Any]:
+        """GRPOConfig keyword arguments: medzero's defaults overridden by the recipe."""
+        return {**GRPO_DEFAULTS, **self.grpo}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        return d
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+
+def grpo_fields() -> dict[str, Any]:
+    """``name -> type`` of every trl.GRPOConfig field (imports TRL: a few seconds)."""
+    from trl import GRPOConfig
+
+    hints = typing.get_type_hints(GRPOConfig)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(GRPOConfig) if f.init}
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"grpo.learning_rate=1e-5"`` -> ``("grpo.learning_rate", 1e-05)`` (value parsed as YAML)."""
+    if "=" not in text:
+        raise ConfigError(f'--set "{text}": expected KEY=VALUE, e.g. grpo.learning_rate=1e-5')
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f'--set "{text}": empty key part')
+    return key, _coerce_scalar(yaml.safe_load(raw) if raw.strip() else None)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply dotted ``--set`` overrides to the raw recipe mapping (in place; also returned)."""
+    for text in overrides:
+        key, value = parse_override(text)
+        node = raw
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f'--set "{text}": "{part}" is a value, not a section')
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate a recipe file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a recipe is a mapping of sections (model, data, rewards, grpo, ...)")
+    apply_overrides(raw, overrides or [])
+    return recipe_from_dict(raw, source=str(path), lines=_key_lines(text))
+
+
+def recipe_from_dict(
+    raw: dict[str, Any], source: str | None = None, lines: dict[str, int] | None = None
+) -> Recipe:
+    """Validate a raw mapping (unknown keys, types) and build the :class:`Recipe`."""
+    ctx = _Ctx(source or "<recipe>", lines or {})
+    known = [f.name for f in dataclasses.fields(Recipe) if f.name != "source"]
+    for key in raw:
+        if key not in known:
+            ctx.unknown(key, known)
+    kw: dict[str, Any] = {"source": source}
+    for name, cls in (("model", ModelSection), ("peft", PeftSection), ("warmup", WarmupSection)):
+        kw[name] = _build(cls, raw.get(name), name, ctx)
+    kw["guard"] = _build(GuardSection, raw.get("guard"), "guard", ctx)
+    data_raw = dict(_mapping(raw.get("data"), "data", ctx))
+    prompt = _build(PromptConfig, data_raw.pop("prompt", None), "data.prompt", ctx)
+    kw["data"] = _build(DataSection, data_raw, "data", ctx)
+    kw["data"].prompt = prompt
+    if "rewards" in raw:
+        rewards = _mapping(raw["rewards"], "rewards", ctx)
+        kw["rewards"] = {str(k): _coerce(v, float, f"rewards.{k}", ctx) for k, v in rewards.items()}
+    kw["reward_params"] = dict(_mapping(raw.get("reward_params"), "reward_params", ctx))
+    grpo = dict(_mapping(raw.get("grpo"), "grpo", ctx))
+    if grpo:
+        fields = grpo_fields()
+        for key, value in list(grpo.items()):
+            if key not in fields:
+                ctx.unknown(f"grpo.{key}", [f"grpo.{n}" for n in fields], hint=" (see trl.GRPOConfig)")
+            grpo[key] = _coerce(value, fields[key], f"grpo.{key}", ctx)
+    kw["grpo"] = grpo
+    recipe = Recipe(**kw)
+    _validate(recipe, ctx)
+    return recipe
+
+
+def _validate(recipe: Recipe, ctx: _Ctx) -> None:
+    if not recipe.model.name_or_path:
+        raise ConfigError(f'{ctx.source}: "model.name_or_path" is required')
+    d = recipe.data
+    given = [k for k in ("prepared", "path", "synthetic") if getattr(d, k) is not None]
+    if len(given) != 1:
+        raise ConfigError(
+            f'{ctx.source}: "data" needs exactly one of prepared, path or synthetic (got {given or "none"})'
+        )
+    choices = {
+        "data.prompt_overflow": (d.prompt_overflow, ("drop", "truncate")),
+        "guard.action": (recipe.guard.action, ("off", "warn", "stop")),
+        "model.dtype": (recipe.model.dtype, ("auto", "float32", "bfloat16", "float16")),
+    }
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise ConfigError(f'{ctx.where(key)}: "{key}" is {value!r}; expected one of {", ".join(allowed)}')
+    if not recipe.rewards:
+        raise ConfigError(f'{ctx.source}: "rewards" is empty; give at least one {{name: weight}}')
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+class _Ctx:
+    """Where we are: the file and the YAML line of each dotted key, for error messages."""
+
+    def __init__(self, source: str, lines: dict[str, int]):
+        self.source, self.lines = source, lines
+
+    def where(self, key: str) -> str:
+        line = self.lines.get(key)
+        return f"{self.source}:{line}" if line else self.source
+
+    def unknown(self, key: str, known: list[str], hint: str = "") -> typing.NoReturn:
+        raise ConfigError(f'{self.where(key)}: unknown key "{key}"{hint}.{did_you_mean(key, known)}')
+
+
+def _mapping(value: Any, key: str, ctx: _Ctx) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f'{ctx.where(key)}: "{key}" must be a mapping, got {type(value).__name__}')
+    return value
+
+
+def _build(cls: type, value: Any, prefix: str, ctx: _Ctx) -> Any:
+    raw = _mapping(value, prefix, ctx)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kw = {}
+    for key, val in raw.items():
+        if key not in names:
+            ctx.unknown(f"{prefix}.{key}", [f"{prefix}.{n}" for n in names])
+        kw[key] = _coerce(val, hints[key], f"{prefix}.{key}", ctx)
+    return cls(**kw)
+
+
+def _coerce_scalar(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-5`` as a string; turn number-looking strings into numbers."""
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _coerce(value: Any, tp: Any, key: str, ctx: _Ctx) -> Any:
+    """Check ``value`` against the annotation ``tp`` for the simple cases (bool, int, float, str)."""
+    if value is None:
+        return None
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    if any(a is Any or typing.get_origin(a) in (list, dict) or a in (list, dict) for a in args):
+        return value
+    if str in args and isinstance(value, str):
+        return value
+    value = _coerce_scalar(value)
+    for a in args:
+        if a is bool and isinstance(value, bool):
+            return value
+        if a is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if a is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if a is str and isinstance(value, str):
+            return value
+    if not any(a in (bool, int, float, str) for a in args):  # enums, dataclasses ...: let TRL validate
+        return value
+    expected = " or ".join(getattr(a, "__name__", str(a)) for a in args if a is not type(None))
+    raise ConfigError(f'{ctx.where(key)}: "{key}" must be {expected}, got {value!r}')
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Dotted key -> 1-based line number in the YAML text (best effort; {} on odd YAML)."""
+    out: dict[str, int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = f"{prefix}{k.value}"
+                out[key] = k.start_mark.line + 1
+                walk(v, key + ".")
+
+    walk(root, "")
+    return out

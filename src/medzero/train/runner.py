@@ -1,0 +1,265 @@
+"""``medzero train``: a thin layer over TRL's ``GRPOTrainer``.
+
+Order of work: pre-flight (checks; fatal ones stop before any weights load) -> optional format
+warm-up -> load model (+LoRA / 4-bit QLoRA) -> ``MedzeroGRPOTrainer`` with medzero's callbacks ->
+``train()`` (from the last checkpoint with ``resume=True``). The run directory layout is
+documented in ``docs/run-format.md``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from medzero import __version__
+from medzero.console import console
+from medzero.errors import ConfigError
+from medzero.jsonl import write_json_atomic
+from medzero.registry import did_you_mean
+from medzero.train.callbacks import (
+    COMPLETIONS_FILE,
+    METRICS_FILE,
+    CollapseGuard,
+    CompletionsWriter,
+    MetricsCallback,
+    RichProgressCallback,
+    truncate_after_step,
+)
+from medzero.train.preflight import Preflight, errors, has_cuda, preflight, reward_params, world_size
+from medzero.train.recipe import Recipe
+
+CONFIG_FILE, RUN_INFO_FILE, WARMUP_DIR = "config.yaml", "run_info.json", "warmup"
+# Arguments of run_format_warmup that medzero fills in itself.
+_WARMUP_OWN_ARGS = ("model_dir", "questions", "out_dir", "prompt_cfg", "on_step")
+
+
+def print_findings(findings: list[Any]) -> None:
+    style = {"error": "bold red", "warning": "yellow", "info": "dim"}
+    for f in findings:
+        console.print(
+            f"[{style[f.severity]}]{f.severity}[/] [bold]{f.check}[/]: {f.message}", highlight=False
+        )
+
+
+def last_checkpoint(out: Path) -> tuple[Path, int] | None:
+    """The newest ``checkpoint-N`` with a trainer state, and its step."""
+    best = None
+    for p in out.glob("checkpoint-*"):
+        state = p / "trainer_state.json"
+        if p.is_dir() and state.is_file():
+            step = int(json.loads(state.read_text(encoding="utf-8"))["global_step"])
+            if best is None or step > best[1]:
+                best = (p, step)
+    return best
+
+
+def prepare_run_dir(out: Path, resume: bool) -> tuple[Path, int] | None:
+    """Refuse to mix runs; on resume drop log lines newer than the checkpoint (exactly-once)."""
+    if not resume:
+        if (out / METRICS_FILE).exists() or any(out.glob("checkpoint-*")):
+            raise ConfigError(f"{out} already holds a training run: pass --resume, or choose another --out")
+        return None
+    ckpt = last_checkpoint(out)
+    if ckpt is None:
+        raise ConfigError(f"--resume: no checkpoint-* with trainer_state.json in {out}")
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        for name in (METRICS_FILE, COMPLETIONS_FILE):
+            truncate_after_step(out / name, ckpt[1])
+    return ckpt
+
+
+def run_warmup(recipe: Recipe, pre: Preflight, out: Path) -> str:
+    """Run the format warm-up once (rank 0 first; the others and resumed runs reuse its output)."""
+    from accelerate import PartialState
+
+    from medzero.train.warmup import run_format_warmup
+
+    allowed = [n for n in inspect.signature(run_format_warmup).parameters if n not in _WARMUP_OWN_ARGS]
+    for key in recipe.warmup.params:
+        if key not in allowed:
+            raise ConfigError(f'unknown key "warmup.params.{key}".{did_you_mean(key, allowed)}')
+    target = out / WARMUP_DIR
+    with PartialState().main_process_first():
+        if not (target / "config.json").is_file():
+            console.print(f"format warm-up -> {target}")
+            run_format_warmup(
+                pre.model_path, pre.questions, target, prompt_cfg=recipe.data.prompt, **recipe.warmup.params
+            )
+    return str(target)
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    return "auto" if name == "auto" else getattr(torch, name)
+
+
+def load_model(recipe: Recipe, path: str, gradient_checkpointing: bool) -> tuple[Any, Any]:
+    """The policy model and, for LoRA/QLoRA, the ``LoraConfig`` TRL wraps it with."""
+    from transformers import AutoModelForCausalLM
+
+    m, p = recipe.model, recipe.peft
+    kw: dict[str, Any] = {
+        "revision": m.revision,
+        "trust_remote_code": m.trust_remote_code,
+        "dtype": _torch_dtype(m.dtype),
+    }
+    if m.attn_implementation:
+        kw["attn_implementation"] = m.attn_implementation
+    if p.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        kw["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type=p.bnb_4bit_quant_type,
+            bnb_4bit_compute_dtype=_torch_dtype(p.bnb_4bit_compute_dtype),
+            bnb_4bit_use_double_quant=p.bnb_4bit_use_double_quant,
+        )
+    model = AutoModelForCausalLM.from_pretrained(path, **kw)
+    if not p.active:
+        return model, None
+    from peft import LoraConfig, prepare_model_for_kbit_training
+
+    if p.load_in_4bit:
+        # Never generate with the 4-bit model before this point: on CPU the first forward repacks the
+        # weights and LoRA then receives no gradients.
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+    lora = LoraConfig(
+        r=p.r,
+        lora_alpha=p.lora_alpha,
+        lora_dropout=p.lora_dropout,
+        target_modules=p.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return model, lora
+
+
+def grpo_config(recipe: Recipe, out: Path, cuda: bool) -> Any:
+    from trl import GRPOConfig
+
+    kw = recipe.grpo_kwargs()
+    kw["output_dir"] = str(out)
+    if not cuda:
+        kw.setdefault("use_cpu", True)
+        kw.setdefault("bf16", False)
+    try:
+        return GRPOConfig(**kw)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"grpo: {exc}") from None
+
+
+def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tuple[Path, int] | None) -> dict:
+    import torch
+    import transformers
+    import trl
+
+    path = out / RUN_INFO_FILE
+    info = json.loads(path.read_text(encoding="utf-8")) if resumed and path.is_file() else {}
+    info.update(
+        {
+            "medzero_version": __version__,
+            "versions": {
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "trl": trl.__version__,
+            },
+            "recipe": recipe.source,
+            "model": recipe.model.name_or_path,
+            "model_path": pre.model_path,
+            "world_size": world_size(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "num_questions": len(pre.rows),
+            "prompt_cap": asdict(pre.report),
+            "think_preopened": pre.think_preopened,
+            "reward_weights": recipe.rewards,
+            "num_generations": cfg.num_generations,
+            "generation_batch_size": cfg.generation_batch_size,
+            "checks": [asdict(f) for f in pre.findings],
+            "status": "running",
+        }
+    )
+    info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    if resumed:
+        info.setdefault("resumed_from", []).append({"checkpoint": resumed[0].name, "step": resumed[1]})
+    return info
+
+
+def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) a training run into ``out``; returns the final ``run_info`` dict."""
+    from medzero.rewards import build_reward_funcs
+    from medzero.train.dataset import to_dataset
+    from medzero.train.trainer import MedzeroGRPOTrainer
+
+    out = Path(out)
+    pre = preflight(recipe, for_training=True)
+    print_findings(pre.findings)
+    if not pre.ok:
+        raise ConfigError(f"{len(errors(pre.findings))} fatal check(s) failed; nothing was loaded")
+    console.print(pre.report.describe())
+    out.mkdir(parents=True, exist_ok=True)
+    resumed = prepare_run_dir(out, resume)
+    cuda = has_cuda()
+    cfg = grpo_config(recipe, out, cuda)
+    model_path = run_warmup(recipe, pre, out) if recipe.warmup.enabled else pre.model_path
+    model, lora = load_model(recipe, model_path, cfg.gradient_checkpointing)
+    funcs, weights = build_reward_funcs(recipe.rewards, **reward_params(recipe, pre.think_preopened))
+    cfg.reward_weights = list(weights)
+
+    main = cfg.process_index == 0
+    info = _run_info(recipe, pre, out, cfg, resumed)
+    if main:
+        if not resumed:
+            (out / CONFIG_FILE).write_text(recipe.to_yaml(), encoding="utf-8")
+        write_json_atomic(out / RUN_INFO_FILE, info)
+    writer = (
+        CompletionsWriter(out / COMPLETIONS_FILE, dict(zip(recipe.rewards, weights, strict=True)))
+        if main
+        else None
+    )
+    metrics = MetricsCallback(out / METRICS_FILE)
+    guard = CollapseGuard(recipe.guard.action, recipe.guard.patience, recipe.guard.threshold)
+    callbacks = [metrics, guard] + ([RichProgressCallback()] if progress else [])
+    trainer = MedzeroGRPOTrainer(
+        model=model,
+        reward_funcs=list(funcs),
+        args=cfg,
+        train_dataset=to_dataset(pre.rows),
+        processing_class=pre.tokenizer,
+        peft_config=lora,
+        callbacks=callbacks,
+        reward_names=list(recipe.rewards),
+        completions_writer=writer,
+    )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for cb in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(cb)
+    try:
+        trainer.train(resume_from_checkpoint=str(resumed[0]) if resumed else None)
+        status = "stopped" if guard.fired_at is not None and guard.action == "stop" else "finished"
+    except BaseException:
+        info["status"] = "failed"
+        if main:
+            write_json_atomic(out / RUN_INFO_FILE, info)
+        raise
+    finally:
+        if writer is not None:
+            writer.close()
+    trainer.save_model(str(out / "final"))
+    info.update(
+        status=status,
+        finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        global_step=trainer.state.global_step,
+        summary=metrics.summary,
+        collapse_guard_fired_at=guard.fired_at,
+    )
+    if main:
+        write_json_atomic(out / RUN_INFO_FILE, info)
+        pre.tokenizer.save_pretrained(str(out / "final"))
+    return info

@@ -1,0 +1,86 @@
+"""The one subclass of TRL's ``GRPOTrainer``: it captures every completion for ``completions.jsonl``.
+
+TRL has no callback that sees completions with their prompt ids, token lengths and advantages,
+so two methods are wrapped (both call TRL first and change nothing it computes):
+
+* ``_generate`` — notes each local completion's token length and whether it was cut at
+  ``max_completion_length`` (same rule as TRL's ``completions/clipped_ratio``: the last token is
+  neither EOS nor pad);
+* ``_generate_and_score_completions`` — after TRL has scored a generation round, gathers prompt
+  ids, gold letters, lengths and truncation flags from every process, and rank 0 writes them with
+  the per-reward scores and advantages TRL keeps (already gathered) in ``self._logs``.
+
+Reward metric names (``rewards/<name>/mean``) are the recipe's reward names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accelerate.utils import gather_object
+from trl import GRPOTrainer
+
+from medzero.train.callbacks import CompletionsWriter
+
+
+class MedzeroGRPOTrainer(GRPOTrainer):
+    """``GRPOTrainer`` + completions capture. Extra keyword arguments:
+
+    Args:
+        reward_names: names for the reward functions, in order (metric keys use them).
+        completions_writer: where rank 0 writes completions (``None`` on other ranks or to disable).
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        reward_names: list[str],
+        completions_writer: CompletionsWriter | None = None,
+        **kw: Any,
+    ):
+        super().__init__(*args, **kw)
+        if len(reward_names) != len(self.reward_func_names):
+            raise ValueError(
+                f"{len(reward_names)} reward names for {len(self.reward_func_names)} reward functions"
+            )
+        self.reward_func_names = list(reward_names)
+        self.completions_writer = completions_writer
+        self._mz_lengths: list[int] = []
+        self._mz_truncated: list[bool] = []
+
+    def _generate(self, prompts: list):
+        out = super()._generate(prompts)
+        completion_ids = out[1]
+        stop = {*self.eos_token_ids, self._tokenizer.pad_token_id}
+        self._mz_lengths = [len(ids) for ids in completion_ids]
+        self._mz_truncated = [bool(ids) and ids[-1] not in stop for ids in completion_ids]
+        return out
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        training = self.model.training
+        output = super()._generate_and_score_completions(inputs)
+        if training:
+            self._record_completions(inputs)
+        return output
+
+    def _record_completions(self, inputs: list[dict[str, Any]]) -> None:
+        # Collective calls: every rank must reach them, whether or not it writes.
+        ids = gather_object([str(x.get("id", "")) for x in inputs])
+        golds = gather_object([x.get("answer") for x in inputs])
+        lengths = gather_object(list(self._mz_lengths))
+        truncated = gather_object(list(self._mz_truncated))
+        if self.completions_writer is None or not self.accelerator.is_main_process:
+            return
+        n = len(ids)
+        self.completions_writer.write_step(
+            self.state.global_step + 1,  # the optimizer step these completions train
+            prompt_ids=ids,
+            golds=golds,
+            completions=list(self._logs["completion"])[-n:],
+            token_lengths=lengths,
+            truncated=truncated,
+            rewards={name: list(self._logs["rewards"][name])[-n:] for name in self.reward_func_names},
+            advantages=list(self._logs["advantages"])[-n:],
+            num_generations=self.num_generations,
+            local_size=len(inputs),
+        )
