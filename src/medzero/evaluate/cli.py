@@ -1,7 +1,150 @@
-"""CLI registration for this stage (filled in by the stage's owner)."""
+"""``medzero eval``: score a model on the medical benchmarks; ``medzero eval compare A B``.
+
+Light to import: the runner (numpy, the loaders) and the backends (torch, transformers, vLLM)
+are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+_SEED_SIX = "medmcqa,medqa,pubmedqa,mmlu_pro_med,gpqa_med,medxpertqa"
+_MODEL = "Model"
+_DATA = "Data"
+_GEN = "Generation"
+
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root app."""
+    """Add the ``eval`` group (runs an evaluation by default; ``compare`` and ``benchmarks``)."""
+    eval_app = typer.Typer(
+        help="Score a model on the medical benchmarks (resumable, strict/last/lenient, 95% CIs).",
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
+
+    @eval_app.callback()
+    def run(
+        ctx: typer.Context,
+        model: Annotated[
+            Optional[str],
+            typer.Option(
+                help="Model dir / hub id (hf, vllm) or served model name (openai).", rich_help_panel=_MODEL
+            ),
+        ] = None,
+        out: Annotated[Optional[Path], typer.Option(help="Output directory (resumable).")] = None,
+        adapter: Annotated[
+            Optional[str], typer.Option(help="LoRA adapter dir on top of --model.", rich_help_panel=_MODEL)
+        ] = None,
+        backend: Annotated[str, typer.Option(help="hf | vllm | openai.", rich_help_panel=_MODEL)] = "hf",
+        base_url: Annotated[
+            Optional[str], typer.Option(help="openai: server URL ending in /v1.", rich_help_panel=_MODEL)
+        ] = None,
+        device: Annotated[
+            Optional[str], typer.Option(help="hf: cpu / cuda / cuda:N.", rich_help_panel=_MODEL)
+        ] = None,
+        dtype: Annotated[
+            str, typer.Option(help="auto | float32 | bfloat16 | float16.", rich_help_panel=_MODEL)
+        ] = "auto",
+        benchmarks: Annotated[
+            str,
+            typer.Option(help="Comma-separated names, `sample`, or file:PATH.", rich_help_panel=_DATA),
+        ] = _SEED_SIX,
+        data_dir: Annotated[
+            Optional[Path],
+            typer.Option(help="Benchmark files (layout of ../shared/data).", rich_help_panel=_DATA),
+        ] = None,
+        limit: Annotated[
+            Optional[int], typer.Option(help="First N questions per benchmark.", rich_help_panel=_DATA)
+        ] = None,
+        exclude_ids: Annotated[
+            Optional[Path],
+            typer.Option(help="Ids file, JSON list, or `data prepare` manifest.json.", rich_help_panel=_DATA),
+        ] = None,
+        template: Annotated[str, typer.Option(help="r1zero | plain.", rich_help_panel=_GEN)] = "r1zero",
+        samples: Annotated[
+            int, typer.Option(help="Completions per question (pass@k).", rich_help_panel=_GEN)
+        ] = 1,
+        temperature: Annotated[float, typer.Option(help="0 = greedy.", rich_help_panel=_GEN)] = 0.0,
+        max_new_tokens: Annotated[
+            int, typer.Option(help="Token cap per completion.", rich_help_panel=_GEN)
+        ] = 1024,
+        batch_size: Annotated[
+            int, typer.Option(help="hf: prompts per batch; openai: requests in flight.", rich_help_panel=_GEN)
+        ] = 16,
+        seed: Annotated[int, typer.Option(help="Sampling seed.", rich_help_panel=_GEN)] = 0,
+        json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
+    ) -> None:
+        """Evaluate --model on --benchmarks and write OUT/items.jsonl + summary.{json,md,csv}.
+
+        Example: medzero eval --model MODEL_DIR --benchmarks sample --out eval-out
+        """
+        if ctx.invoked_subcommand is not None:
+            return
+        if model is None or out is None:
+            typer.echo(ctx.get_help(), err=True)
+            raise typer.BadParameter("--model and --out are required to run an evaluation")
+        from medzero.console import console
+        from medzero.evaluate.config import EvalConfig
+        from medzero.evaluate.runner import evaluate
+        from medzero.evaluate.summary import to_markdown
+
+        cfg = EvalConfig(
+            model=model,
+            out=str(out),
+            adapter=adapter,
+            backend=backend,  # type: ignore[arg-type]
+            benchmarks=benchmarks,  # type: ignore[arg-type]  (split in __post_init__)
+            data_dir=str(data_dir) if data_dir else None,
+            limit=limit,
+            samples=samples,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            batch_size=batch_size,
+            template=template,  # type: ignore[arg-type]
+            exclude_ids=str(exclude_ids) if exclude_ids else None,
+            base_url=base_url,
+            device=device,
+            dtype=dtype,  # type: ignore[arg-type]
+        )
+        summary = evaluate(cfg)
+        if json_out:
+            import json
+
+            typer.echo(json.dumps(summary.to_dict(), indent=2))
+        else:
+            console.print(to_markdown(summary), soft_wrap=True, markup=False)
+            console.print(f"written: {out}/summary.md, summary.json, summary.csv, items.jsonl")
+
+    @eval_app.command("compare")
+    def compare(
+        out_a: Annotated[Path, typer.Argument(help="OUT directory of run A.")],
+        out_b: Annotated[Path, typer.Argument(help="OUT directory of run B.")],
+        n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
+        json_out: Annotated[bool, typer.Option("--json", help="JSON instead of a Markdown table.")] = False,
+    ) -> None:
+        """A - B per benchmark and extraction mode, paired bootstrap 95% CI, on shared questions."""
+        from medzero.evaluate.compare import compare_runs, diffs_to_markdown
+
+        diffs = compare_runs(out_a, out_b, n_boot=n_boot)
+        if json_out:
+            import json
+
+            typer.echo(json.dumps([d.to_dict() for d in diffs], indent=2))
+        else:
+            typer.echo(diffs_to_markdown(diffs, str(out_a), str(out_b)), nl=False)
+
+    @eval_app.command("benchmarks")
+    def list_benchmarks() -> None:
+        """List the registered benchmarks and the files they read inside --data-dir."""
+        from medzero.evaluate.benchmarks import BENCHMARKS
+
+        for name in BENCHMARKS:
+            b = BENCHMARKS.get(name)
+            where = "bundled" if b.bundled else " | ".join(b.files)
+            typer.echo(f"{name}\t{b.title}\t{where}")
+
+    app.add_typer(eval_app, name="eval")

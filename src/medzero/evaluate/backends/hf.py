@@ -1,0 +1,152 @@
+"""The transformers backend: batched ``model.generate`` on CPU or GPU.
+
+Prompts are rendered with the tokenizer's chat template when it has one (else the plain
+``Role: content`` layout of :func:`medzero.data.prompts.messages_to_text`), sorted by length
+(longest first, so an out-of-memory error shows up on the first batch and padding is minimal),
+left-padded and generated ``batch_size`` at a time. Greedy decoding unless ``temperature > 0``.
+A batch that runs out of memory is split in half and retried; a single prompt that still fails
+comes back as :meth:`Generation.failed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+from medzero.data.prompts import messages_to_text, template_preopens_think
+from medzero.evaluate.backends import BackendConfig, Generation, Message
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _resolve_device(device: str | None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _eos_ids(tokenizer: Any, model: Any) -> set[int]:
+    ids = model.generation_config.eos_token_id if model.generation_config is not None else None
+    out = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+    if tokenizer.eos_token_id is not None:
+        out.add(tokenizer.eos_token_id)
+    return out
+
+
+class HFBackend:
+    """transformers generation; see the module docstring."""
+
+    name = "hf"
+
+    def __init__(self, config: BackendConfig, model: Any = None, tokenizer: Any = None):
+        self.config = config
+        self.device = _resolve_device(config.device)
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(config.adapter or config.model)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if model is None:
+            dtype = config.dtype
+            torch_dtype = (
+                (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
+                if dtype == "auto"
+                else _DTYPES[dtype]
+            )
+            model = AutoModelForCausalLM.from_pretrained(config.model, dtype=torch_dtype)
+            if config.adapter:
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, config.adapter).merge_and_unload()
+            model.to(self.device)
+        model.eval()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.think_preopened = template_preopens_think(tokenizer)
+        self._eos = _eos_ids(tokenizer, model)
+        # Chat templates add their own BOS; the plain layout needs the tokenizer's special tokens.
+        self._add_special = not getattr(tokenizer, "chat_template", None)
+
+    def encode(self, prompts: list[list[Message]]) -> list[list[int]]:
+        """Token ids of each rendered prompt (no padding)."""
+        texts = [messages_to_text(p, self.tokenizer) for p in prompts]
+        return self.tokenizer(texts, add_special_tokens=self._add_special)["input_ids"]
+
+    def generate(
+        self,
+        prompts: list[list[Message]],
+        n: int = 1,
+        temperature: float = 0.0,
+        max_new_tokens: int = 512,
+        seed: int = 0,
+    ) -> list[list[Generation]]:
+        ids = self.encode(prompts)
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        results: list[list[Generation]] = [[] for _ in prompts]
+        gen_cfg = self._generation_config(n, temperature, max_new_tokens)
+        bs = max(1, self.config.batch_size)
+        for b, start in enumerate(range(0, len(order), bs)):
+            batch = order[start : start + bs]
+            outs = self._generate_batch([ids[i] for i in batch], gen_cfg, seed + b)
+            for i, gens in zip(batch, outs, strict=True):
+                results[i] = gens
+        return results
+
+    def _generation_config(self, n: int, temperature: float, max_new_tokens: int) -> GenerationConfig:
+        sample = temperature > 0
+        return GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=sample,
+            temperature=temperature if sample else None,
+            top_p=1.0 if sample else None,
+            top_k=0 if sample else None,  # plain temperature sampling, as vLLM/OpenAI servers do
+            num_return_sequences=n,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=sorted(self._eos) or None,
+        )
+
+    def _generate_batch(
+        self, batch_ids: list[list[int]], gen_cfg: GenerationConfig, seed: int
+    ) -> list[list[Generation]]:
+        try:
+            return self._run(batch_ids, gen_cfg, seed)
+        except torch.OutOfMemoryError as exc:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            if len(batch_ids) == 1:
+                return [[Generation.failed(f"out of memory: {exc}")] * gen_cfg.num_return_sequences]
+            half = len(batch_ids) // 2
+            return self._generate_batch(batch_ids[:half], gen_cfg, seed) + self._generate_batch(
+                batch_ids[half:], gen_cfg, seed + 7919
+            )
+
+    @torch.inference_mode()
+    def _run(
+        self, batch_ids: list[list[int]], gen_cfg: GenerationConfig, seed: int
+    ) -> list[list[Generation]]:
+        enc = self.tokenizer.pad({"input_ids": batch_ids}, padding=True, return_tensors="pt").to(self.device)
+        if gen_cfg.do_sample:
+            torch.manual_seed(seed)
+        out = self.model.generate(**enc, generation_config=gen_cfg)
+        new = out[:, enc["input_ids"].shape[1] :].tolist()
+        n = gen_cfg.num_return_sequences
+        gens: list[list[Generation]] = []
+        for row, prompt in enumerate(batch_ids):
+            gens.append([self._to_generation(new[row * n + j], len(prompt)) for j in range(n)])
+        return gens
+
+    def _to_generation(self, tokens: list[int], prompt_tokens: int) -> Generation:
+        cut = next((k for k, t in enumerate(tokens) if t in self._eos), None)
+        if cut is None:
+            kept, reason = tokens, "length"
+        else:
+            kept, reason = tokens[: cut + 1], "stop"
+        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        return Generation(text, prompt_tokens, len(kept), reason)
+
+    def close(self) -> None:
+        self.model = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()

@@ -1,0 +1,88 @@
+"""``EvalConfig``: everything one ``medzero eval`` run needs (the CLI fills it; so can Python)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from medzero.errors import ConfigError
+from medzero.evaluate.benchmarks import SEED_BENCHMARKS
+
+
+@dataclass
+class EvalConfig:
+    """One evaluation run. ``model`` and ``out`` are required."""
+
+    model: str = field(
+        metadata={"help": "Local model dir or hub id (hf, vllm), or the served model name (openai)."}
+    )
+    out: str = field(metadata={"help": "Output dir: items.jsonl, summary.{json,md,csv}, run.json."})
+    adapter: str | None = field(default=None, metadata={"help": "LoRA adapter dir on top of the model."})
+    backend: Literal["hf", "vllm", "openai"] = field(
+        default="hf", metadata={"help": "Generation backend (medzero.evaluate.backends.BACKENDS)."}
+    )
+    benchmarks: list[str] = field(
+        default_factory=lambda: list(SEED_BENCHMARKS),
+        metadata={"help": "Registered names, 'sample', or file:PATH (default: the seed's six)."},
+    )
+    data_dir: str | None = field(
+        default=None, metadata={"help": "Folder with the benchmark files (layout of ../shared/data)."}
+    )
+    limit: int | None = field(
+        default=None, metadata={"help": "First N questions of each benchmark (after exclusions)."}
+    )
+    samples: int = field(default=1, metadata={"help": "Completions per question; > 1 needs temperature > 0."})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy decoding."})
+    max_new_tokens: int = field(default=1024, metadata={"help": "Generated-token cap per completion."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed."})
+    batch_size: int = field(
+        default=16, metadata={"help": "hf: prompts per generate call; openai: requests in flight."}
+    )
+    template: Literal["r1zero", "plain"] = field(
+        default="r1zero", metadata={"help": "Prompt template from medzero.data.prompts."}
+    )
+    exclude_ids: str | None = field(
+        default=None, metadata={"help": "Ids file, JSON list, or a `data prepare` manifest (its train_ids)."}
+    )
+    base_url: str | None = field(default=None, metadata={"help": "openai: server URL ending in /v1."})
+    api_key: str | None = field(default=None, metadata={"help": "openai: bearer token (or $OPENAI_API_KEY)."})
+    device: str | None = field(default=None, metadata={"help": "hf: cpu / cuda / cuda:N (default: auto)."})
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = field(
+        default="auto", metadata={"help": "Weights dtype (auto: bf16 on GPU, fp32 on CPU)."}
+    )
+    max_attempts: int = field(
+        default=3, metadata={"help": "Generation rounds for items whose generation failed."}
+    )
+    n_boot: int = field(default=2000, metadata={"help": "Bootstrap resamples for the 95% CIs."})
+
+    def __post_init__(self) -> None:
+        if isinstance(self.benchmarks, str):
+            self.benchmarks = [b.strip() for b in self.benchmarks.split(",") if b.strip()]
+        if not self.benchmarks:
+            raise ConfigError("benchmarks: give at least one benchmark name")
+        if self.samples < 1:
+            raise ConfigError(f"samples must be >= 1, got {self.samples}")
+        if self.samples > 1 and self.temperature <= 0:
+            raise ConfigError(
+                f"samples={self.samples} with temperature={self.temperature}: greedy samples are "
+                "identical; set --temperature > 0 (e.g. 0.7) or --samples 1"
+            )
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1, got {self.limit}")
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.backend == "openai" and not self.base_url:
+            raise ConfigError("backend=openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        if self.adapter and self.backend == "openai":
+            raise ConfigError("adapter: serve the adapter on the server side; --adapter is for hf and vllm")
+
+    #: settings that change the outputs; an OUT dir written with others cannot be resumed.
+    IDENTITY = ("model", "adapter", "backend", "template", "temperature", "max_new_tokens", "seed")
+
+    def identity(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.IDENTITY}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("api_key", None)  # never written to disk
+        return d

@@ -1,0 +1,264 @@
+"""Scores from ``items.jsonl``: per benchmark and subset, each extraction mode, 95% bootstrap CIs.
+
+Units are *questions*: with ``samples > 1`` a question's value is the mean over its samples
+(pass@1), whether the majority answer is right (maj@K) or whether any sample is right (pass@K).
+Subsets come from the benchmark entry: ``all``; ``official test`` (PubMedQA's 500 of the 1000
+PQA-L items); ``distinct questions`` (GPQA Medical's 390 rows merged into 78 questions, each
+question's value the mean of its rows); one subset per value of a breakdown field (MedXpertQA
+medical task and body system).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medzero.evaluate.benchmarks import Benchmark, get_benchmark
+from medzero.evaluate.published import COLUMNS, SCORING, SOURCE, TABLE1
+from medzero.evaluate.stats import Interval, bootstrap_ci, majority_vote, pass_at_k
+from medzero.jsonl import write_json_atomic
+
+MODES = ("strict", "last", "lenient")
+
+
+def metric_names(samples: int) -> tuple[str, ...]:
+    return ("accuracy",) if samples == 1 else ("pass@1", f"maj@{samples}", f"pass@{samples}")
+
+
+def question_value(recs: list[dict[str, Any]], mode: str, metric: str) -> float:
+    """One question's score from its sample records (``metric`` from :func:`metric_names`)."""
+    correct = [bool(r["correct"][mode]) for r in recs]
+    if metric in ("accuracy", "pass@1"):
+        return float(np.mean(correct))
+    if metric.startswith("maj@"):
+        letters = [r["extraction"][mode].get("letter") for r in sorted(recs, key=lambda r: r["sample"])]
+        return float(majority_vote(letters) == recs[0]["gold"])
+    return pass_at_k(len(correct), sum(correct), len(correct))
+
+
+@dataclass
+class SubsetScore:
+    """Scores of one subset of a benchmark."""
+
+    subset: str
+    n: int  # questions (after merging duplicates for the distinct subset)
+    metrics: dict[str, dict[str, Interval]]  # metric -> mode -> interval
+    no_answer: dict[str, float]  # mode -> fraction of completions without an extracted letter
+    mean_completion_tokens: float
+    truncated: float  # fraction of completions that hit the token cap
+
+
+@dataclass
+class BenchmarkScore:
+    name: str
+    title: str
+    n_questions: int  # planned (after exclusions and --limit)
+    n_scored: int  # completions scored
+    n_missing: int  # planned completions not scored (backend errors; rerun to retry)
+    n_excluded: int
+    subsets: list[SubsetScore] = field(default_factory=list)
+
+    def get(self, subset: str = "all") -> SubsetScore:
+        return next(s for s in self.subsets if s.subset == subset)
+
+
+@dataclass
+class Summary:
+    """The scores of one OUT directory (``summary.json``)."""
+
+    samples: int
+    benchmarks: dict[str, BenchmarkScore]
+    run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline_metric(self) -> str:
+        return metric_names(self.samples)[0]
+
+    def score(
+        self, benchmark: str, mode: str = "strict", subset: str = "all", metric: str | None = None
+    ) -> float:
+        """A point estimate, e.g. ``summary.score("medqa", "lenient")``."""
+        sub = self.benchmarks[benchmark].get(subset)
+        return sub.metrics[metric or self.headline_metric][mode].estimate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "samples": self.samples,
+            "benchmarks": {k: asdict(v) for k, v in self.benchmarks.items()},
+            "published": {
+                "source": SOURCE,
+                "scoring": SCORING,
+                "columns": list(COLUMNS),
+                "rows": {m: dict(zip(COLUMNS, v, strict=True)) for m, v in TABLE1.items()},
+            },
+            "run": self.run,
+        }
+
+
+def _score_subset(label: str, groups: list[list[dict]], samples: int, n_boot: int) -> SubsetScore:
+    """``groups``: one list of records per scoring unit (a question, or merged duplicate rows)."""
+    recs = [r for g in groups for r in g]
+    metrics: dict[str, dict[str, Interval]] = {}
+    for metric in metric_names(samples):
+        metrics[metric] = {}
+        for mode in MODES:
+            vals = [float(np.mean([question_value(q, mode, metric) for q in _by_id(g)])) for g in groups]
+            metrics[metric][mode] = bootstrap_ci(vals, n_boot=n_boot)
+    no_answer = {m: float(np.mean([r["extraction"][m].get("letter") is None for r in recs])) for m in MODES}
+    return SubsetScore(
+        subset=label,
+        n=len(groups),
+        metrics=metrics,
+        no_answer=no_answer,
+        mean_completion_tokens=float(np.mean([r.get("completion_tokens", 0) for r in recs])),
+        truncated=float(np.mean([r.get("finish_reason") == "length" for r in recs])),
+    )
+
+
+def _by_id(recs: list[dict]) -> list[list[dict]]:
+    out: dict[str, list[dict]] = defaultdict(list)
+    for r in recs:
+        out[str(r["id"])].append(r)
+    return list(out.values())
+
+
+def score_benchmark(
+    bench: Benchmark, recs: list[dict[str, Any]], samples: int, n_boot: int = 2000
+) -> list[SubsetScore]:
+    """Every subset of ``bench`` (see the module docstring) from its scored records."""
+    if not recs:
+        return []
+    questions = _by_id(recs)
+    subsets = [_score_subset("all", questions, samples, n_boot)]
+    flag = bench.official_flag
+    if flag and any(flag in q[0]["meta"] for q in questions):
+        official = [q for q in questions if q[0]["meta"].get(flag)]
+        if official:
+            subsets.append(_score_subset("official test", official, samples, n_boot))
+    if bench.dedupe:
+        merged: dict[str, list[dict]] = defaultdict(list)
+        for q in questions:
+            merged[q[0]["meta"].get("question_key", q[0]["id"])].extend(q)
+        subsets.append(_score_subset("distinct questions", list(merged.values()), samples, n_boot))
+    for fld in bench.breakdowns:
+        values: dict[str, list[list[dict]]] = defaultdict(list)
+        for q in questions:
+            if q[0]["meta"].get(fld) is not None:
+                values[str(q[0]["meta"][fld])].append(q)
+        for val in sorted(values):
+            subsets.append(_score_subset(f"{fld}={val}", values[val], samples, n_boot))
+    return subsets
+
+
+def summarize(items, plan, loaded, samples: int = 1, n_boot: int = 2000, run=None) -> Summary:
+    """Build the summary of the planned keys ``plan`` ({benchmark: [keys]}) from ``items`` ({key: record})."""
+    excluded = {lb.benchmark.name: lb.excluded for lb in loaded}
+    out: dict[str, BenchmarkScore] = {}
+    for name, keys in plan.items():
+        bench = get_benchmark(name)
+        recs = [items[k] for k in keys if k in items]
+        out[name] = BenchmarkScore(
+            name=name,
+            title=bench.title,
+            n_questions=len({k[1] for k in keys}),
+            n_scored=len(recs),
+            n_missing=len(keys) - len(recs),
+            n_excluded=excluded.get(name, 0),
+            subsets=score_benchmark(bench, recs, samples, n_boot),
+        )
+    return Summary(samples=samples, benchmarks=out, run=run or {})
+
+
+def _pct(iv: Interval) -> str:
+    if iv.n == 0:
+        return "—"
+    return f"{100 * iv.estimate:.1f} [{100 * iv.low:.1f}, {100 * iv.high:.1f}]"
+
+
+def to_markdown(summary: Summary) -> str:
+    cfg = summary.run.get("config", {})
+    lines = ["# Evaluation summary", ""]
+    if cfg:
+        lines += [
+            f"model `{cfg.get('model')}`"
+            + (f" + adapter `{cfg['adapter']}`" if cfg.get("adapter") else "")
+            + f", backend `{cfg.get('backend')}`, template `{cfg.get('template')}`, "
+            f"temperature {cfg.get('temperature')}, samples {summary.samples}, "
+            f"max new tokens {cfg.get('max_new_tokens')}",
+            "",
+        ]
+    lines += [
+        "Accuracy in %, with 95% percentile-bootstrap confidence intervals over questions.",
+        "`strict`: the answer tag only; `last`: the last answer statement; `lenient`: HuatuoGPT-o1-style rules.",
+        "",
+        "| benchmark | subset | n | metric | strict | last | lenient | no answer (strict) | truncated |",
+        "|---|---|---:|---|---|---|---|---:|---:|",
+    ]
+    for b in summary.benchmarks.values():
+        for s in b.subsets:
+            for metric, by_mode in s.metrics.items():
+                lines.append(
+                    f"| {b.title} | {s.subset} | {s.n} | {metric} | "
+                    + " | ".join(_pct(by_mode[m]) for m in MODES)
+                    + f" | {100 * s.no_answer['strict']:.1f} | {100 * s.truncated:.1f} |"
+                )
+    notes = [
+        f"- {b.title}: {b.n_excluded} questions excluded (--exclude-ids); "
+        f"{b.n_missing} completions missing after backend errors"
+        for b in summary.benchmarks.values()
+        if b.n_excluded or b.n_missing
+    ]
+    if notes:
+        lines += ["", *notes]
+    lines += ["", f"## Beside the published numbers ({SOURCE})", "", f"Published rows: {SCORING}.", ""]
+    titles = {c: get_benchmark(c).title for c in COLUMNS}
+    lines += ["| model | scoring | " + " | ".join(titles[c] for c in COLUMNS) + " |"]
+    lines += ["|---|---|" + "---:|" * len(COLUMNS)]
+    for model, vals in TABLE1.items():
+        lines.append(f"| {model} | published, lenient | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
+    for mode in ("lenient", "strict"):
+        cells = []
+        for c in COLUMNS:
+            b = summary.benchmarks.get(c)
+            cells.append(f"{100 * summary.score(c, mode):.2f} (n={b.get().n})" if b and b.subsets else "—")
+        lines.append(f"| this run | ours, {mode} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(summary: Summary) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["benchmark", "subset", "n", "metric", "mode", "estimate", "ci_low", "ci_high", "no_answer"])
+    for b in summary.benchmarks.values():
+        for s in b.subsets:
+            for metric, by_mode in s.metrics.items():
+                for mode in MODES:
+                    iv = by_mode[mode]
+                    w.writerow(
+                        [
+                            b.name,
+                            s.subset,
+                            s.n,
+                            metric,
+                            mode,
+                            f"{iv.estimate:.6f}",
+                            f"{iv.low:.6f}",
+                            f"{iv.high:.6f}",
+                            f"{s.no_answer[mode]:.6f}",
+                        ]
+                    )
+    return buf.getvalue()
+
+
+def write_summary(summary: Summary, out: str | Path) -> None:
+    """``summary.json``, ``summary.md`` and ``summary.csv`` in ``out``."""
+    out = Path(out)
+    write_json_atomic(out / "summary.json", summary.to_dict())
+    (out / "summary.md").write_text(to_markdown(summary), encoding="utf-8")
+    (out / "summary.csv").write_text(to_csv(summary), encoding="utf-8")
