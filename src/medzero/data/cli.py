@@ -1,7 +1,261 @@
-"""CLI registration for this stage (filled in by the stage's owner)."""
+"""``medzero data``: inspect files, prepare training mixes, check benchmark contamination.
+
+Light to import: the data modules are imported inside the commands (``datasets`` only by
+``prepare``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 
+data_app = typer.Typer(
+    name="data",
+    help="Medical MCQ files: inspect any format, prepare training mixes, check contamination.",
+    no_args_is_help=True,
+)
+
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="Input format name (see `medzero data formats`) or 'auto'.")
+]
+CopBaseOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--cop-base", help="MedMCQA original format: 1 if 'cop' counts from 1 (GitHub), 0 (HF copy)."
+    ),
+]
+MedicalOnlyOpt = Annotated[
+    bool, typer.Option("--medical-only", help="MMLU-Pro: keep only the health and biology categories.")
+]
+KeysOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--key", help="HuatuoGPT eval_data.json: benchmark key or source to load (repeatable)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout instead of tables.")]
+
+
+def _loader_options(
+    fmt: str, cop_base: int | None, medical_only: bool, keys: list[str] | None
+) -> dict[str, Any]:
+    """The given options that format ``fmt`` understands (so one flag can serve many files)."""
+    from medzero.data.loaders import FORMATS
+
+    given = {"cop_base": cop_base, "medical_only": medical_only or None, "keys": keys or None}
+    accepted = FORMATS.get(fmt).options
+    return {k: v for k, v in given.items() if v is not None and (accepted is None or k in accepted)}
+
+
+def _load(path: Path, fmt: str, cop_base: int | None, medical_only: bool, keys: list[str] | None) -> Any:
+    from medzero.data.detect import detect_format
+    from medzero.data.loaders import load_mcqs
+
+    name = detect_format(path) if fmt == "auto" else fmt
+    return load_mcqs(path, name, **_loader_options(name, cop_base, medical_only, keys))
+
+
+def _stdout() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@data_app.command("formats")
+def formats_cmd() -> None:
+    """List the input formats and their options."""
+    from rich.table import Table
+
+    from medzero.data.loaders import FORMATS
+
+    table = Table("format", "what it reads", "options")
+    for name, fmt in FORMATS.items():
+        table.add_row(name, fmt.help, ", ".join(fmt.options) if fmt.options is not None else "(row format's)")
+    _stdout().print(table)
+
+
+@data_app.command("inspect")
+def inspect_cmd(
+    path: Annotated[Path, typer.Argument(help="File, save_to_disk folder or prepared folder.")],
+    fmt: FormatOpt = "auto",
+    as_json: JsonOpt = False,
+    cop_base: CopBaseOpt = None,
+    medical_only: MedicalOnlyOpt = False,
+    keys: KeysOpt = None,
+) -> None:
+    """Detect the format, count records, sources, answer letters and malformed records.
+
+    Exit status 0 even when some records are malformed (they are listed); 2 when the file cannot be
+    read or classified.
+    """
+    result = _load(path, fmt, cop_base, medical_only, keys)
+    summary = result.summary()
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    out = _stdout()
+    table = Table("path", "format", "records", "errors", "filtered", title="medzero data inspect")
+    table.add_row(
+        summary["path"], summary["format"], *(str(summary[k]) for k in ("records", "errors", "filtered"))
+    )
+    out.print(table)
+    sources = Table("source", "records")
+    for name, n in summary["sources"].items():
+        sources.add_row(name, str(n))
+    out.print(sources)
+    out.print("answers: " + ", ".join(f"{k} {v}" for k, v in summary["answers"].items()))
+    out.print("options per question: " + ", ".join(f"{k}: {v}" for k, v in summary["options"].items()))
+    for err in result.errors[:5]:
+        out.print(f"[red]skipped[/] {err}")
+    if len(result.errors) > 5:
+        out.print(f"... and {len(result.errors) - 5} more malformed records (see --json)")
+
+
+@data_app.command("prepare")
+def prepare_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    recipe: Annotated[
+        Optional[str],
+        typer.Option("--recipe", help="dataset1 (1090 MedQA), dataset2 (600+490), dataset3 (490)."),
+    ] = None,
+    mix: Annotated[
+        Optional[Path], typer.Option("--mix", help="Custom mix YAML: a list of {source, path, count}.")
+    ] = None,
+    medqa_train: Annotated[
+        Optional[Path], typer.Option("--medqa-train", help="MedQA-USMLE train JSONL.")
+    ] = None,
+    medxpertqa: Annotated[
+        Optional[Path], typer.Option("--medxpertqa", help="MedXpertQA Text test file.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every sampling step.")] = 42,
+    n_medqa: Annotated[Optional[int], typer.Option("--n-medqa", help="Override the MedQA count.")] = None,
+    n_medxpertqa: Annotated[
+        Optional[int], typer.Option("--n-medxpertqa", help="Override the MedXpertQA count.")
+    ] = None,
+    pool_frac: Annotated[
+        float,
+        typer.Option(
+            "--pool-frac", help="Share of MedXpertQA used as the training pool; the rest is held out."
+        ),
+    ] = 0.2,
+    template: Annotated[str, typer.Option("--template", help="Prompt template: r1zero or plain.")] = "r1zero",
+    system_prompt: Annotated[
+        Optional[str], typer.Option("--system-prompt", help="Override the template's system prompt.")
+    ] = None,
+    instruction: Annotated[
+        Optional[str], typer.Option("--instruction", help="Override the line after the options.")
+    ] = None,
+    option_format: Annotated[
+        str, typer.Option("--option-format", help="One option line; fields {letter} and {text}.")
+    ] = "({letter}) {text}",
+    system_role: Annotated[
+        str, typer.Option("--system-role", help="'user' merges the system prompt into the user turn.")
+    ] = "system",
+) -> None:
+    """Build a training mix reproducibly: train.jsonl, heldout.jsonl, dataset/ and manifest.json."""
+    from medzero.data.mixes import load_mix, recipe_mix
+    from medzero.data.prepare import prepare
+    from medzero.data.prompts import PromptConfig
+    from medzero.errors import ConfigError
+
+    if (recipe is None) == (mix is None):
+        raise ConfigError("pass exactly one of --recipe dataset1|dataset2|dataset3 or --mix FILE.yaml")
+    if system_role not in ("system", "user"):
+        raise ConfigError(f"--system-role must be 'system' or 'user', got {system_role!r}")
+    if mix is not None:
+        entries = load_mix(mix)
+        name = f"mix:{mix.name}"
+    else:
+        entries = recipe_mix(
+            recipe,
+            medqa_train=medqa_train,
+            medxpertqa=medxpertqa,
+            n_medqa=n_medqa,
+            n_medxpertqa=n_medxpertqa,
+            pool_frac=pool_frac,
+        )
+        name = recipe
+    cfg = PromptConfig(
+        template=template,
+        system_prompt=system_prompt,
+        instruction=instruction,
+        option_format=option_format,
+        system_role=system_role,  # type: ignore[arg-type]
+    )
+    cfg.resolved()  # unknown template names fail here, before any file is read
+    manifest = prepare(entries, out, recipe=name, seed=seed, prompt_cfg=cfg)
+    from rich.table import Table
+
+    table = Table(
+        "source", "file", "loaded", "duplicates", "pool", "held out", "trained", title=f"{name} -> {out}"
+    )
+    for s in manifest["sources"]:
+        table.add_row(
+            s["source"],
+            s["path"],
+            *(str(s[k]) for k in ("loaded", "duplicates_removed", "pool", "heldout", "count")),
+        )
+    _stdout().print(table)
+
+
+@data_app.command("overlap")
+def overlap_cmd(
+    train: Annotated[Path, typer.Argument(help="Training set: a file or a prepared folder.")],
+    evals: Annotated[list[Path], typer.Argument(help="Benchmark files.")],
+    n: Annotated[int, typer.Option("--n", help="Words per n-gram.")] = 8,
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", help="Near-duplicate when this share of n-grams is in one train item."),
+    ] = 0.5,
+    as_json: JsonOpt = False,
+    show: Annotated[int, typer.Option("--show", help="Matches listed per benchmark (tables only).")] = 5,
+    cop_base: CopBaseOpt = None,
+    medical_only: MedicalOnlyOpt = False,
+    keys: KeysOpt = None,
+) -> None:
+    """Exact and near-duplicate questions shared by a training set and each benchmark (per source)."""
+    from medzero.data.overlap import OverlapIndex, overlap_report
+
+    train_records = _load(train, "auto", cop_base, medical_only, keys).records
+    index = OverlapIndex(train_records, n=n)
+    reports = []
+    for path in evals:
+        result = _load(path, "auto", cop_base, medical_only, keys)
+        by_source: dict[str, list[Any]] = {}
+        for m in result.records:
+            by_source.setdefault(m.source, []).append(m)
+        for source, questions in by_source.items():
+            name = f"{path.name}:{source}" if len(by_source) > 1 else path.name
+            reports.append(
+                {"path": str(path), "source": source, **overlap_report(index, name, questions, threshold)}
+            )
+    if as_json:
+        payload = {"train": str(train), "train_records": len(train_records), "n": n, "threshold": threshold}
+        typer.echo(json.dumps({**payload, "benchmarks": reports}, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table("benchmark", "records", "exact", "near", "contaminated", title=f"overlap with {train}")
+    for r in reports:
+        table.add_row(
+            r["benchmark"],
+            str(r["records"]),
+            str(r["exact"]),
+            str(r["near"]),
+            f"{r['contaminated_frac']:.1%}",
+        )
+    out = _stdout()
+    out.print(table)
+    for r in reports:
+        for m in r["matches"][:show]:
+            out.print(
+                f"{r['benchmark']}: {m['eval_id']} ~ train {m['train_id']} ({m['kind']}, {m['score']:.2f})"
+            )
+
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root app."""
+    """Add ``medzero data`` to the root app."""
+    app.add_typer(data_app, name="data")

@@ -82,7 +82,7 @@ def _convert(raw: Any, ctx: RecordContext) -> MCQ:
 
 HUATUO_EVAL = Format(
     name="huatuo_eval",
-    help="HuatuoGPT-o1 eval_data.json ({key: [question, options, answer, answer_idx]}); ids <source>-<i>",
+    help="HuatuoGPT-o1 eval_data.json (benchmark key -> records with answer_idx); ids <source>-<i>",
     convert=_convert,
     read=_read,
     options={"keys": "Benchmark keys or source names to load (default: all)."},

@@ -1,0 +1,251 @@
+"""Build a training mix reproducibly and write it with a manifest.
+
+:func:`build_mix` loads each :class:`~medzero.data.mixes.MixEntry`, removes duplicate questions
+(normalised text, first occurrence kept), splits off the held-out part of sources with a
+``pool_frac``, and samples without replacement — every random step from its own
+``random.Random`` seeded with ``(seed, source, step)``, so changing one source's count never
+changes another source's draw. :func:`prepare_from_mcqs` writes any train/held-out lists:
+
+* ``DIR/train.jsonl`` — rows from :func:`medzero.data.rows.mcq_to_row` (with prompts);
+* ``DIR/heldout.jsonl`` — held-out questions in the canonical ``medzero`` JSONL;
+* ``DIR/dataset/`` — the same rows as a ``datasets`` dataset (``save_to_disk``);
+* ``DIR/manifest.json`` — recipe, seed, counts, sha256 of inputs and outputs, version, ids.
+
+Same inputs and seed give byte-identical files (the Arrow files included: ``datasets`` writes
+them deterministically for the same rows; their hashes are in the manifest).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medzero import __version__
+from medzero.console import console, progress_disabled
+from medzero.data.loaders import load_mcqs
+from medzero.data.mixes import MixEntry
+from medzero.data.prompts import PromptConfig
+from medzero.data.rows import mcq_to_row
+from medzero.data.schema import MCQ, normalize_text
+from medzero.errors import ConfigError
+from medzero.jsonl import read_json, sha256_file, write_json_atomic, write_jsonl
+
+TRAIN_FILE = "train.jsonl"
+HELDOUT_FILE = "heldout.jsonl"
+DATASET_DIR = "dataset"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass
+class BuiltMix:
+    """The result of :func:`build_mix`, before anything is written."""
+
+    train: list[MCQ] = field(metadata={"help": "Sampled training questions, in training order."})
+    heldout: list[MCQ] = field(metadata={"help": "Held-out questions (file order), never trained on."})
+    inputs: dict[str, str] = field(metadata={"help": "Input path -> sha256."})
+    sources: list[dict[str, Any]] = field(metadata={"help": "Per-entry report (loaded, errors, pool...)."})
+    dropped_duplicates: dict[str, list[str]] = field(
+        metadata={"help": "Ids removed as duplicates of an earlier question, per source."}
+    )
+
+
+def _rng(seed: int, *parts: str) -> random.Random:
+    # A string seed is hashed with SHA-512 by `random`, so streams are stable across processes.
+    return random.Random(":".join(["medzero", str(seed), *parts]))
+
+
+def dedup(mcqs: list[MCQ]) -> tuple[list[MCQ], list[MCQ]]:
+    """``(kept, dropped)``: the first question of each normalised text is kept."""
+    seen: set[str] = set()
+    kept, dropped = [], []
+    for m in mcqs:
+        key = normalize_text(m.question)
+        (dropped if key in seen else kept).append(m)
+        seen.add(key)
+    return kept, dropped
+
+
+def split_pool(mcqs: list[MCQ], frac: float, seed: int, source: str) -> tuple[list[MCQ], list[MCQ]]:
+    """A seeded ``round(frac * n)`` training pool and the held-out rest (kept in file order)."""
+    n_pool = round(frac * len(mcqs))
+    order = list(range(len(mcqs)))
+    _rng(seed, source, "pool").shuffle(order)
+    in_pool = set(order[:n_pool])
+    pool = [mcqs[i] for i in order[:n_pool]]
+    heldout = [m for i, m in enumerate(mcqs) if i not in in_pool]
+    return pool, heldout
+
+
+def sample(pool: list[MCQ], count: int, seed: int, source: str, where: str = "") -> list[MCQ]:
+    """``count`` questions without replacement; more than the pool holds is a :class:`ConfigError`."""
+    if count > len(pool):
+        raise ConfigError(
+            f"{where or source}: asked for {count} {source} questions but the pool holds only {len(pool)} "
+            "(after removing duplicates and the held-out part); lower the count"
+        )
+    return _rng(seed, source, "sample").sample(pool, count)
+
+
+def _load_entry(entry: MixEntry) -> tuple[list[MCQ], dict[str, Any]]:
+    result = load_mcqs(entry.path, entry.format, **entry.options)
+    wrong = sorted({m.source for m in result.records} - {entry.source})
+    if wrong:
+        raise ConfigError(
+            f"{entry.path}: the mix says source {entry.source!r} but the file holds {wrong} questions"
+        )
+    if result.errors:
+        console.print(
+            f"[yellow]warning:[/] {entry.path}: skipped {len(result.errors)} malformed record(s), "
+            f"first: {result.errors[0]}"
+        )
+    return result.records, {
+        "loaded": len(result.records),
+        "load_errors": len(result.errors),
+        "format": result.format,
+    }
+
+
+def build_mix(entries: list[MixEntry], seed: int) -> BuiltMix:
+    """Load, de-duplicate, split and sample every entry; the training order is shuffled with ``seed``."""
+    sources = [e.source for e in entries]
+    if len(set(sources)) != len(sources):
+        raise ConfigError(f"each source may appear once in a mix, got {sources}")
+    train: list[MCQ] = []
+    heldout: list[MCQ] = []
+    inputs: dict[str, str] = {}
+    report: list[dict[str, Any]] = []
+    dropped_ids: dict[str, list[str]] = {}
+    for entry in entries:
+        records, info = _load_entry(entry)
+        inputs[entry.path] = sha256_file(entry.path) if Path(entry.path).is_file() else ""
+        kept, dropped = dedup(records)
+        if entry.pool_frac is None:
+            pool, held = kept, []
+        else:
+            pool, held = split_pool(kept, entry.pool_frac, seed, entry.source)
+        picked = sample(pool, entry.count, seed, entry.source, where=entry.path)
+        train.extend(picked)
+        heldout.extend(held)
+        dropped_ids[entry.source] = [m.id for m in dropped]
+        report.append(
+            {
+                "source": entry.source,
+                "path": entry.path,
+                **info,
+                "duplicates_removed": len(dropped),
+                "pool_frac": entry.pool_frac,
+                "pool": len(pool),
+                "heldout": len(held),
+                "count": len(picked),
+            }
+        )
+    _rng(seed, "order").shuffle(train)
+    return BuiltMix(train, heldout, inputs, report, dropped_ids)
+
+
+def _ids_by_source(mcqs: list[MCQ]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in mcqs:
+        out.setdefault(m.source, []).append(m.id)
+    return out
+
+
+def _save_dataset(rows: list[dict[str, Any]], target: Path) -> None:
+    import datasets
+
+    if progress_disabled():
+        datasets.disable_progress_bars()
+    if target.exists():
+        if not (target / "state.json").is_file():
+            raise ConfigError(f"{target} exists and is not a datasets folder; choose another --out")
+        shutil.rmtree(target)
+    datasets.Dataset.from_list(rows).save_to_disk(str(target))
+
+
+def prepare_from_mcqs(
+    train: list[MCQ],
+    heldout: list[MCQ],
+    out: str | Path,
+    prompt_cfg: PromptConfig | None = None,
+    *,
+    recipe: str,
+    seed: int,
+    inputs: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``train``/``heldout`` to ``out`` (see the module docstring) and return the manifest.
+
+    ``inputs`` maps input paths to their sha256; ``extra`` adds keys to the manifest.
+    """
+    if not train:
+        raise ConfigError("the training mix is empty")
+    ids = [(m.source, m.id) for m in train + heldout]
+    if len(set(ids)) != len(ids):
+        dup = next(k for k, n in Counter(ids).items() if n > 1)
+        raise ConfigError(f"question {dup[1]!r} of source {dup[0]!r} appears twice in train/held-out")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    prompt_cfg = prompt_cfg or PromptConfig()
+    rows = [mcq_to_row(m, prompt_cfg) for m in train]
+    write_jsonl(out / TRAIN_FILE, rows)
+    write_jsonl(out / HELDOUT_FILE, [m.to_dict() for m in heldout])
+    _save_dataset(rows, out / DATASET_DIR)
+    files = [out / TRAIN_FILE, out / HELDOUT_FILE, *sorted((out / DATASET_DIR).rglob("*"))]
+    manifest: dict[str, Any] = {
+        "recipe": recipe,
+        "seed": seed,
+        "counts": dict(Counter(m.source for m in train)),
+        "heldout_counts": dict(Counter(m.source for m in heldout)),
+        "total": len(train),
+        "inputs": dict(inputs or {}),
+        "outputs": {f.relative_to(out).as_posix(): sha256_file(f) for f in files if f.is_file()},
+        "medzero_version": __version__,
+        "prompt": asdict(prompt_cfg),
+        **(extra or {}),
+        "train_ids": _ids_by_source(train),
+        "heldout_ids": _ids_by_source(heldout),
+    }
+    write_json_atomic(out / MANIFEST_FILE, manifest)
+    return manifest
+
+
+def prepare(
+    entries: list[MixEntry],
+    out: str | Path,
+    *,
+    recipe: str,
+    seed: int,
+    prompt_cfg: PromptConfig | None = None,
+) -> dict[str, Any]:
+    """:func:`build_mix` + :func:`prepare_from_mcqs`; the manifest also lists each source's report."""
+    mix = build_mix(entries, seed)
+    extra = {"sources": mix.sources, "dropped_duplicate_ids": mix.dropped_duplicates}
+    return prepare_from_mcqs(
+        mix.train, mix.heldout, out, prompt_cfg, recipe=recipe, seed=seed, inputs=mix.inputs, extra=extra
+    )
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """``DIR/manifest.json`` (``path`` may be the folder or the file)."""
+    path = Path(path)
+    return read_json(path / MANIFEST_FILE if path.is_dir() else path)
+
+
+def load_prepared(path: str | Path) -> Any:
+    """The training rows of a prepared folder as a ``datasets.Dataset`` (``DIR/dataset`` when
+    present, else ``DIR/train.jsonl``; ``path`` may also be a rows JSONL file)."""
+    import datasets
+
+    from medzero.jsonl import iter_jsonl
+
+    path = Path(path)
+    if (path / DATASET_DIR).is_dir():
+        return datasets.load_from_disk(str(path / DATASET_DIR))
+    rows_file = path / TRAIN_FILE if path.is_dir() else path
+    if not rows_file.is_file():
+        raise ConfigError(f"{path}: not a prepared folder (no {DATASET_DIR}/ or {TRAIN_FILE})")
+    return datasets.Dataset.from_list([row for _, row in iter_jsonl(rows_file)])
