@@ -1,0 +1,331 @@
+"""Read a training run for analysis: a medzero RUN_DIR, a Weights & Biases CSV export or a
+TensorBoard event directory.
+
+Everything is returned column-wise (numpy arrays) so the statistics stay vectorised. Reading is
+forgiving: a torn or invalid JSONL line, a record with a bad field or a missing file is skipped
+and recorded in :attr:`RunLog.issues` (each naming file, line and field) so the report can still
+be written from what is there. Only a path that does not exist, or that holds nothing readable,
+raises :class:`~medzero.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medzero.errors import DataError
+
+#: Column names tried, in order, for the step of a W&B CSV export or a metrics file.
+STEP_COLUMNS = ("step", "train/global_step", "global_step", "Step", "_step")
+_WANDB_PREFIX = re.compile(r"^.+? - ")  # "run-name - train/reward" in W&B panel exports
+_MAX_ISSUES = 50  # issues kept verbatim; the rest are counted
+
+
+@dataclass
+class Completions:
+    """One entry per generated completion (``completions.jsonl``), as parallel arrays."""
+
+    step: np.ndarray  # int64
+    group: np.ndarray  # int64 code of (step, prompt_id): one GRPO group
+    prompt_id: list[str]
+    sample: np.ndarray  # int64, -1 when absent
+    tokens: np.ndarray  # float64 completion tokens, nan when absent
+    truncated: np.ndarray  # bool
+    reward: np.ndarray  # float64 weighted total, nan when absent
+    components: dict[str, np.ndarray]  # reward name -> float64 (nan = None / absent)
+    gold: np.ndarray  # str letters ("" when absent)
+    text: list[str]
+    line: np.ndarray  # 1-based source line, for citing examples
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+@dataclass
+class RunLog:
+    """What was read from one run, plus every problem met while reading it."""
+
+    source: str
+    kind: str  # "run_dir" | "wandb_csv" | "tensorboard" | "metrics_jsonl"
+    config: dict[str, Any] | None = None
+    run_info: dict[str, Any] | None = None
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)  # "step" + one float array per key
+    completions: Completions | None = None
+    issues: list[str] = field(default_factory=list)
+    issues_dropped: int = 0
+
+    def warn(self, message: str) -> None:
+        if len(self.issues) < _MAX_ISSUES:
+            self.issues.append(message)
+        else:
+            self.issues_dropped += 1
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.metrics.get("step", np.zeros(0, dtype=np.int64))
+
+
+def load_run(path: str | Path) -> RunLog:
+    """Read RUN_DIR, a ``metrics.jsonl``, a W&B ``.csv`` export or a TensorBoard event dir."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, None, None, "no such file or directory")
+    if path.is_file():
+        if path.suffix.lower() == ".csv":
+            return read_wandb_csv(path)
+        if path.name.endswith(".jsonl"):
+            log = RunLog(str(path), "metrics_jsonl")
+            log.metrics = _read_metrics(path, log)
+            return log
+        if path.name.startswith("events.out.tfevents"):
+            return read_tensorboard(path.parent)
+        raise DataError(path, None, None, "expected a run directory, a .csv export, or a .jsonl metrics file")
+    if (path / "metrics.jsonl").exists() or (path / "completions.jsonl").exists():
+        return read_run_dir(path)
+    if any(path.rglob("events.out.tfevents*")):
+        return read_tensorboard(path)
+    return read_run_dir(path)  # reports both files missing
+
+
+def read_run_dir(path: Path) -> RunLog:
+    """Read ``config.yaml``, ``run_info.json``, ``metrics.jsonl`` and ``completions.jsonl``."""
+    log = RunLog(str(path), "run_dir")
+    cfg = path / "config.yaml"
+    if cfg.exists():
+        import yaml
+
+        try:
+            log.config = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            log.warn(f"{cfg}: unreadable YAML ({exc.__class__.__name__}); config left out")
+    else:
+        log.warn(f"{cfg}: missing; the report has no recipe section")
+    info = path / "run_info.json"
+    if info.exists():
+        try:
+            log.run_info = json.loads(info.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            log.warn(f"{info}:{exc.lineno}: invalid JSON ({exc.msg}); run info left out")
+    for name in ("metrics.jsonl", "completions.jsonl"):
+        if not (path / name).exists():
+            log.warn(f"{path / name}: missing; the analyses that need it are skipped")
+    if (path / "metrics.jsonl").exists():
+        log.metrics = _read_metrics(path / "metrics.jsonl", log)
+    if (path / "completions.jsonl").exists():
+        log.completions = read_completions(path / "completions.jsonl", log)
+    if not log.metrics and (log.completions is None or len(log.completions) == 0):
+        log.warn(f"{path}: empty run: no metrics or completions records found")
+    return log
+
+
+def _iter_lines(path: Path, log: RunLog):
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                torn = "" if raw.endswith("\n") else " (torn last line: the writer was probably killed)"
+                log.warn(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno}){torn}; skipped")
+                continue
+            if not isinstance(obj, dict):
+                log.warn(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}; skipped")
+                continue
+            yield lineno, obj
+
+
+def _as_float(v: Any) -> float:
+    if isinstance(v, bool) or v is None:
+        return float(v) if isinstance(v, bool) else np.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _columns(rows: list[dict[str, float]], steps: list[int]) -> dict[str, np.ndarray]:
+    """Rows of {key: value} -> sorted 'step' column + one float column per key (nan = not logged)."""
+    if not rows:
+        return {}
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    order = np.argsort(np.asarray(steps), kind="stable")
+    out = {"step": np.asarray(steps, dtype=np.int64)[order]}
+    for k in keys:
+        out[k] = np.array([r.get(k, np.nan) for r in rows], dtype=np.float64)[order]
+    return out
+
+
+def _read_metrics(path: Path, log: RunLog) -> dict[str, np.ndarray]:
+    by_step: dict[int, dict[str, float]] = {}
+    for lineno, obj in _iter_lines(path, log):
+        step = next((obj[c] for c in STEP_COLUMNS if c in obj), None)
+        if not isinstance(step, (int, float)) or isinstance(step, bool):
+            log.warn(f'{path}:{lineno}: field "step": expected an integer, got {step!r}; skipped')
+            continue
+        row = {normalise_metric_name(k): _as_float(v) for k, v in obj.items() if k not in STEP_COLUMNS}
+        old = by_step.setdefault(int(step), {})
+        clash = [k for k in row if k in old and old[k] != row[k] and not np.isnan(old[k])]
+        if clash:
+            log.warn(
+                f"{path}:{lineno}: step {int(step)} logged twice with different {clash[0]!r}; kept the later"
+            )
+        old.update(row)  # TRL's end-of-training summary shares the last step: merge it
+    steps = sorted(by_step)
+    return _columns([by_step[s] for s in steps], steps)
+
+
+def read_completions(path: Path, log: RunLog) -> Completions:
+    """Parse ``completions.jsonl``; records without an integer ``step`` or a string
+    ``completion`` are skipped (and reported), other absent fields become nan / ""."""
+    step, pid, sample, tokens, trunc, reward, gold, text, lines = ([] for _ in range(9))
+    comps: dict[str, list[float]] = {}
+    n = 0
+    for lineno, obj in _iter_lines(path, log):
+        s, c = obj.get("step"), obj.get("completion")
+        if not isinstance(s, int) or isinstance(s, bool):
+            log.warn(f'{path}:{lineno}: field "step": expected an integer, got {s!r}; skipped')
+            continue
+        if not isinstance(c, str):
+            log.warn(
+                f'{path}:{lineno}: field "completion": expected a string, got {type(c).__name__}; skipped'
+            )
+            continue
+        step.append(s)
+        pid.append(str(obj.get("prompt_id", "")))
+        smp = obj.get("sample")
+        sample.append(smp if isinstance(smp, int) else -1)
+        tokens.append(_as_float(obj.get("completion_tokens")))
+        trunc.append(bool(obj.get("truncated", False)))
+        reward.append(_as_float(obj.get("reward")))
+        g = obj.get("gold")
+        gold.append(g if isinstance(g, str) else "")
+        text.append(c)
+        lines.append(lineno)
+        rw = obj.get("rewards")
+        if isinstance(rw, dict):
+            for name, v in rw.items():
+                col = comps.setdefault(name, [np.nan] * n)
+                col.append(_as_float(v))
+        n += 1
+        for col in comps.values():
+            if len(col) < n:
+                col.append(np.nan)
+    step_a = np.asarray(step, dtype=np.int64)
+    keys = [f"{a}\x00{b}" for a, b in zip(step, pid, strict=True)]
+    _, group = np.unique(np.asarray(keys, dtype=object), return_inverse=True) if keys else (None, step_a)
+    reward_a = np.asarray(reward, dtype=np.float64)
+    return Completions(
+        step=step_a,
+        group=np.asarray(group, dtype=np.int64).ravel(),
+        prompt_id=pid,
+        sample=np.asarray(sample, dtype=np.int64),
+        tokens=np.asarray(tokens, dtype=np.float64),
+        truncated=np.asarray(trunc, dtype=bool),
+        reward=reward_a,
+        components={k: np.asarray(v, dtype=np.float64) for k, v in comps.items()},
+        gold=np.asarray(gold, dtype=object),
+        text=text,
+        line=np.asarray(lines, dtype=np.int64),
+    )
+
+
+def normalise_metric_name(name: str) -> str:
+    """W&B / TensorBoard names -> TRL's logged names: drop ``"<run> - "`` and ``train/``."""
+    name = _WANDB_PREFIX.sub("", name.strip())
+    return name[len("train/") :] if name.startswith("train/") else name
+
+
+def read_wandb_csv(path: Path) -> RunLog:
+    """A CSV exported from Weights & Biases (run table or panel export) with TRL metric names.
+
+    ``__MIN`` / ``__MAX`` band columns and per-metric ``_step`` columns are ignored; empty
+    cells are "not logged at this step"."""
+    log = RunLog(str(path), "wandb_csv")
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header:
+            raise DataError(path, 1, None, "empty CSV: expected a header row with a step column")
+        names = [normalise_metric_name(h) for h in header]
+        step_col = next((names.index(c) for c in STEP_COLUMNS if c in names), None)
+        if step_col is None:
+            raise DataError(
+                path, 1, None, f"no step column: expected one of {', '.join(STEP_COLUMNS)}; got {header[:6]}"
+            )
+        keep = [
+            i
+            for i, n in enumerate(names)
+            if i != step_col and n not in STEP_COLUMNS and not re.search(r"__(MIN|MAX)$|_step$", n)
+        ]
+        rows, steps = [], []
+        for lineno, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue
+            try:
+                step = int(float(row[step_col]))
+            except (ValueError, IndexError):
+                log.warn(f'{path}:{lineno}: field "{header[step_col]}": expected a step number; skipped')
+                continue
+            steps.append(step)
+            rows.append(
+                {names[i]: _as_float(row[i]) if i < len(row) and row[i] != "" else np.nan for i in keep}
+            )
+    log.metrics = _merge_same_steps(_columns(rows, steps))
+    if not log.metrics:
+        log.warn(f"{path}: no data rows")
+    return log
+
+
+def _merge_same_steps(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Several rows for one step (W&B logs each metric group separately) -> one row (nanmean)."""
+    if not cols:
+        return cols
+    steps, inv = np.unique(cols["step"], return_inverse=True)
+    if len(steps) == len(cols["step"]):
+        return cols
+    out = {"step": steps}
+    for k, v in cols.items():
+        if k == "step":
+            continue
+        ok = ~np.isnan(v)
+        cnt = np.bincount(inv[ok], minlength=len(steps))
+        tot = np.bincount(inv[ok], weights=v[ok], minlength=len(steps))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[k] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+    return out
+
+
+def read_tensorboard(path: Path) -> RunLog:
+    """Scalars of every event file under ``path`` (TRL logs them as ``train/<metric>``)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    log = RunLog(str(path), "tensorboard")
+    dirs = sorted({p.parent for p in path.rglob("events.out.tfevents*")})
+    if not dirs:
+        raise DataError(path, None, None, "no TensorBoard event files (events.out.tfevents*) found")
+    by_step: dict[int, dict[str, float]] = {}
+    for d in dirs:
+        acc = EventAccumulator(str(d), size_guidance={"scalars": 0})
+        try:
+            acc.Reload()
+        except Exception as exc:  # corrupt record: keep what the other files hold
+            log.warn(f"{d}: could not read events ({exc.__class__.__name__}: {exc}); skipped")
+            continue
+        for tag in acc.Tags().get("scalars", []):
+            name = normalise_metric_name(tag)
+            if name in STEP_COLUMNS:
+                continue
+            for ev in acc.Scalars(tag):
+                by_step.setdefault(int(ev.step), {})[name] = float(ev.value)
+    steps = sorted(by_step)
+    log.metrics = _columns([by_step[s] for s in steps], steps)
+    if not log.metrics:
+        log.warn(f"{path}: the event files hold no scalars")
+    return log
