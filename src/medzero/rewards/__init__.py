@@ -1,0 +1,30 @@
+"""Pure reward functions over the one extractor, found by name (``rewards: {accuracy: 1.0}``).
+
+Every reward has TRL's signature ``fn(completions, answer=None, options=None, **kwargs)`` and
+returns ``list[float | None]``; completions may be strings or chat messages. See docs/rewards.md.
+"""
+
+from __future__ import annotations
+
+from medzero.rewards.answer import Accuracy, CosineLength, HedgePenalty
+from medzero.rewards.base import REWARDS, RewardFn
+from medzero.rewards.length import Overlong, Repetition
+from medzero.rewards.structure import Format, TagCount, well_formatted
+from medzero.rewards.weights import DEFAULT_WEIGHTS, build_reward_funcs, check_reward_weights, make_reward
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "REWARDS",
+    "Accuracy",
+    "CosineLength",
+    "Format",
+    "HedgePenalty",
+    "Overlong",
+    "Repetition",
+    "RewardFn",
+    "TagCount",
+    "build_reward_funcs",
+    "check_reward_weights",
+    "make_reward",
+    "well_formatted",
+]

@@ -1,0 +1,93 @@
+"""Build TRL's ``reward_funcs``/``reward_weights`` from a recipe, and check that the weights keep
+a correct answer above every wrong one."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from medzero.errors import ConfigError
+from medzero.registry import did_you_mean
+from medzero.rewards.base import REWARDS, RewardFn
+
+# accuracy dominates: the best wrong answer (0 + 0.2 format) stays far below the worst correct
+# one (1.0). The seed used accuracy 2.0 against format + tag rewards worth up to 3.0.
+DEFAULT_WEIGHTS: dict[str, float] = {"accuracy": 1.0, "format": 0.2}
+
+
+def make_reward(name: str, params: dict[str, Any] | None = None) -> RewardFn:
+    """A new instance of reward ``name`` with ``params`` (unknown keys are a ConfigError)."""
+    proto = REWARDS.get(name)
+    params = dict(params or {})
+    allowed = [f.name for f in dataclasses.fields(proto)]
+    for key in params:
+        if key not in allowed:
+            raise ConfigError(
+                f'reward "{name}": unknown parameter "{key}".{did_you_mean(key, allowed)} '
+                f"Available: {', '.join(allowed) or '(none)'}"
+            )
+    try:
+        return type(proto)(**params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f'reward "{name}": {exc}') from None
+
+
+def build_reward_funcs(
+    weights: dict[str, float] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    **more_params: dict[str, Any],
+) -> tuple[list[RewardFn], list[float]]:
+    """``(reward_funcs, reward_weights)`` for ``GRPOTrainer``/``GRPOConfig``.
+
+    Args:
+        weights: reward name -> weight, in order (``{"accuracy": 1.0, "format": 0.2}``);
+            :data:`DEFAULT_WEIGHTS` when None. A weight of 0 keeps the reward as a logged metric.
+        params: reward name -> constructor parameters (``{"format": {"think_preopened": True}}``);
+            keyword arguments ``format={...}`` are merged in. Params for a reward that is not in
+            ``weights`` are a ConfigError (almost always a typo).
+    """
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    all_params = {**(params or {}), **more_params}
+    for name in all_params:
+        if name not in weights:
+            raise ConfigError(
+                f'reward params given for "{name}", which is not among the rewards {list(weights)}'
+            )
+    funcs, ws = [], []
+    for name, w in weights.items():
+        if not isinstance(w, (int, float)) or isinstance(w, bool):
+            raise ConfigError(f'reward "{name}": weight must be a number, got {w!r}')
+        funcs.append(make_reward(name, all_params.get(name)))
+        ws.append(float(w))
+    return funcs, ws
+
+
+def check_reward_weights(
+    weights: dict[str, float], params: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
+    """Warnings (empty when fine) for weights under which a wrong answer can score as much as a
+    correct one: compares the lowest total a strictly-correct completion can get with the
+    highest total a wrong one can get, from each reward's :meth:`~RewardFn.bounds`."""
+    funcs, ws = build_reward_funcs(weights, params)
+    worst_correct = best_wrong = 0.0
+    shaping = {}
+    for fn, w in zip(funcs, ws, strict=True):
+        low = min(w * b for b in fn.bounds(True))
+        high = max(w * b for b in fn.bounds(False))
+        worst_correct += low
+        best_wrong += high
+        if not fn.uses_answer and (low < 0 or high > 0):
+            shaping[fn.__name__] = w
+    warnings = []
+    if not any(fn.uses_answer and w > 0 for fn, w in zip(funcs, ws, strict=True)):
+        warnings.append(
+            "no reward with a positive weight reads the answer: the policy cannot learn correctness"
+        )
+    elif best_wrong >= worst_correct:
+        warnings.append(
+            f"a wrong answer can score {best_wrong:.2f} while a correct one may score only "
+            f"{worst_correct:.2f}: the non-accuracy rewards {shaping} can outweigh accuracy, which "
+            "rewards well-formatted wrong answers. Lower them or raise the accuracy weight "
+            f"(defaults: {DEFAULT_WEIGHTS})."
+        )
+    return warnings

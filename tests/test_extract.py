@@ -1,0 +1,200 @@
+"""Unit tests for medzero.extract: each case names the pattern it covers."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import medzero.extract
+from medzero.extract import MODES, Extraction, extract, extract_all, first_commitment, lenient_candidates
+
+ABCD = ["A", "B", "C", "D"]
+TEN = list("ABCDEFGHIJ")
+OPTS = {
+    "A": "Benign carrier",
+    "B": "Folate deficiency",
+    "C": "Iron deficiency",
+    "D": "Parvovirus B19 infection",
+}
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(medzero.extract).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "letter", "method"),
+    [
+        ("<answer>B</answer>", "B", "answer_tag"),
+        ("<answer>(B) text</answer>", "B", "answer_tag"),
+        ("<answer> b. </answer>", "B", "answer_tag"),
+        ("<answer>**C**</answer>", "C", "answer_tag"),
+        ("<answer>Option D</answer>", "D", "answer_tag"),
+        ("<think>hmm</think>\n<answer>B. Folate deficiency</answer>", "B", "answer_tag"),
+        ("Answer: B", "B", "answer_colon"),
+        ("ANSWER: c", "C", "answer_colon"),
+        ("**Answer:** B", "B", "answer_colon"),
+        ("**Final Answer**: D", "D", "answer_colon"),
+        ("Reasoning.\nThe answer is **B**", "B", "answer_is"),
+        ("so the answer is (B).", "B", "answer_is"),
+        ("The correct answer is: [C]", "C", "answer_is"),
+        ("The answer is A because it fits.", "A", "answer_is"),
+        ("The answer is likely D.", "D", "answer_is"),
+        ("Thus $\\boxed{B}$", "B", "boxed"),
+        ("\\boxed{\\text{C}}", "C", "boxed"),
+        ("Long reasoning.\n\nFinal Answer:\n\n**C**", "C", "answer_colon"),
+        ("<think>I am sure</think><answer>Parvovirus B19 infection</answer>", "D", "option_text"),
+    ],
+)
+def test_strict_reads_explicit_final_answers(text: str, letter: str, method: str) -> None:
+    res = extract(text, OPTS)
+    assert (res.letter, res.method, res.reason) == (letter, method, None)
+    assert text[res.start : res.end].lower().startswith(letter.lower()) or method == "option_text"
+
+
+def test_letters_beyond_d() -> None:
+    assert extract("Final answer: H", TEN).letter == "H"
+    assert extract("The answer is (J).", TEN).letter == "J"
+    assert extract("<answer>Z</answer>", [chr(65 + i) for i in range(26)]).letter == "Z"
+    assert extract("The answer is (I).", TEN).letter == "I"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The answer is A or B.",
+        "Answer: A/B",
+        "Answer: A, C",
+        "<answer>A and C</answer>",
+        "<answer>A, B, C, D</answer>",  # all letters listed
+        "<answer>(A) or (B)</answer>",
+        "<answer>A</answer>\n<answer>B</answer>",  # two different answer tags
+    ],
+)
+def test_hedges_are_never_an_answer(text: str) -> None:
+    for mode in MODES:
+        res = extract(text, ABCD, mode=mode)
+        assert res.letter is None and res.reason == "hedge", (mode, res)
+
+
+def test_same_letter_twice_is_not_a_hedge() -> None:
+    assert extract("<answer>B</answer><answer>B</answer>", ABCD).letter == "B"
+    assert extract("The answer is B, because B fits.", ABCD).letter == "B"
+
+
+def test_unknown_letter_is_none_not_a_guess() -> None:
+    res = extract("<answer>F</answer>", ABCD)
+    assert (res.letter, res.reason) == (None, "unknown_letter")
+    assert extract("The answer is (H).", ABCD, mode="lenient").reason == "unknown_letter"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The answer is A deficiency of folate.",  # article, not option A
+        "Answer: I think it is unclear.",  # pronoun, not option I
+        "The answer is a deficiency.",  # lower-case article
+    ],
+)
+def test_lone_letter_trap(text: str) -> None:
+    for mode in ("strict", "last"):
+        assert extract(text, TEN, mode=mode).letter is None, mode
+
+
+def test_pronoun_i_is_not_read_by_lenient() -> None:
+    assert extract("I think so, but I am not sure.", TEN, mode="lenient").letter is None
+    assert extract("A patient has a rash. I'd pick (C)", TEN, mode="lenient").letter == "C"
+
+
+def test_think_preopened_and_unclosed_think() -> None:
+    text = "The answer is B? No.</think><answer>C</answer>"
+    assert extract(text, ABCD, think_preopened=True).letter == "C"
+    only_think = "Let me think. The answer is B."
+    res = extract(only_think, ABCD, think_preopened=True)
+    assert (res.letter, res.reason) == (None, "unclosed_think")
+    assert extract(only_think, ABCD).letter == "B"  # without the flag it is a plain answer
+    assert extract("<think>The answer is B", ABCD).reason == "unclosed_think"
+    assert extract("<think>The answer is B", ABCD, mode="last").letter == "B"
+
+
+def test_answer_only_inside_thinking() -> None:
+    text = "<think>The answer is B.</think>I am not sure."
+    res = extract(text, ABCD)
+    assert (res.letter, res.reason) == (None, "answer_in_think")
+    assert extract(text, ABCD, mode="last").letter == "B"
+
+
+def test_truncated_answer_tag() -> None:
+    res = extract("<think>x</think><answer>B", ABCD)
+    assert (res.letter, res.reason) == (None, "truncated")
+
+
+def test_strict_needs_the_statement_at_the_end() -> None:
+    text = "The answer is (B).\n\nQuestion: next one\nOptions: ...\nLet me think step by step about it."
+    assert extract(text, ABCD).letter is None
+    assert extract(text, ABCD, mode="last").letter == "B"
+
+
+def test_last_takes_the_last_statement_and_final_line() -> None:
+    text = "First I thought the answer is A.\nBut then the answer is C."
+    assert extract(text, ABCD, mode="last").letter == "C"
+    assert first_commitment(text, ABCD).letter == "A"
+    res = extract("Some reasoning.\n\n**B**", ABCD, mode="last")
+    assert (res.letter, res.method) == ("B", "bold")
+    res = extract("Some reasoning.\n\nB. Folate deficiency", OPTS, mode="last")
+    assert (res.letter, res.method) == ("B", "final_line")
+    assert extract("Reasoning.\n\nC. difficile is likely.", OPTS, mode="last").letter is None
+
+
+def test_first_commitment_reads_inside_the_thinking() -> None:
+    text = "<think>Maybe the answer is A. Hmm, no, the answer is C.</think><answer>C</answer>"
+    res = first_commitment(text, ABCD)
+    assert (res.letter, res.method) == ("A", "answer_is")
+    assert first_commitment("<think>no idea</think><answer>C</answer>", ABCD).reason == "no_answer"
+
+
+def test_lenient_falls_back_to_lone_letters_then_option_text() -> None:
+    res = extract("I would go with (C) here.", ABCD, mode="lenient")
+    assert (res.letter, res.method) == ("C", "lone_letter")
+    res = extract("This is a folate deficiency picture, not iron deficiency.", OPTS, mode="lenient")
+    assert (res.letter, res.method) == ("C", "option_text")
+    first, last = lenient_candidates("This is a folate deficiency picture, not iron deficiency.", OPTS)
+    assert (first.letter, last.letter) == ("B", "C")
+    assert extract("No idea at all.", OPTS, mode="lenient").reason == "no_answer"
+
+
+def test_lenient_reads_after_the_final_response_header() -> None:
+    text = "## Thinking\n\nThe answer is A.\n\n## Final Response\n\nThe answer is D."
+    assert extract(text, ABCD, mode="lenient").letter == "D"
+    assert lenient_candidates(text, ABCD)[0].letter == "D"
+
+
+def test_chat_messages_and_options_shapes() -> None:
+    msgs = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "<answer>B</answer>"}]
+    assert extract(msgs, ABCD).letter == "B"
+    assert extract([{"content": "<answer>B</answer>"}], ABCD).letter == "B"  # TRL without role
+    parts = [{"role": "assistant", "content": [{"type": "text", "text": "Answer: C"}]}]
+    assert extract(parts, "ABCD").letter == "C"
+    assert extract("<answer>Iron deficiency</answer>", list(OPTS.values())).letter == "C"
+
+
+def test_empty_and_no_answer() -> None:
+    assert extract("", ABCD).reason == "empty"
+    assert extract("   \n", ABCD, mode="lenient").reason == "empty"
+    assert extract("Nothing here.", ABCD).reason == "no_answer"
+
+
+def test_extract_all_and_to_dict() -> None:
+    res = extract_all("<answer>B</answer>", ABCD)
+    assert set(res) == set(MODES)
+    assert res["strict"].to_dict() == {
+        "letter": "B",
+        "method": "answer_tag",
+        "start": 8,
+        "end": 9,
+        "reason": None,
+    }
+    assert isinstance(res["last"], Extraction)
+    with pytest.raises(ValueError, match="unknown extraction mode"):
+        extract("x", ABCD, mode="greedy")
