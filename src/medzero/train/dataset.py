@@ -1,6 +1,7 @@
 """Training questions -> TRL dataset rows, with the prompt-length cap TRL 1.16 no longer has.
 
-Questions come from exactly one place (``data.prepared``, ``data.path`` or ``data.synthetic``),
+Questions come from exactly one place (``data.prepared``, ``data.path``, ``data.synthetic`` or
+``data.sample``),
 are optionally subsampled (``data.limit``, seeded), and become rows of
 :func:`medzero.data.rows.mcq_to_row` with prompts built by :mod:`medzero.data.prompts` under the
 recipe's prompt config. A tokenizer without a chat template gets plain-text prompts.
@@ -55,6 +56,10 @@ def load_questions(data: DataSection, base_dir: Path | None = None) -> list[MCQ]
         from medzero.data.synthetic import drug_class_questions
 
         mcqs = drug_class_questions(data.synthetic, seed=data.seed, split="train")
+    elif data.sample:
+        from medzero.data.loaders import sample_questions
+
+        mcqs = sample_questions()
     elif data.path is not None:
         from medzero.data.loaders import load_mcqs
 

@@ -93,7 +93,7 @@ class PeftSection:
 
 @dataclass
 class DataSection:
-    """Training questions: exactly one of ``prepared``, ``path`` or ``synthetic``."""
+    """Training questions: exactly one of ``prepared``, ``path``, ``synthetic`` or ``sample``."""
 
     prepared: str | None = field(
         default=None, metadata={"help": "Directory written by `medzero data prepare`."}
@@ -103,6 +103,10 @@ class DataSection:
     format: str = field(default="auto", metadata={"help": "Loader format name for `path` (auto-detected)."})
     synthetic: int | None = field(
         default=None, metadata={"help": "Number of synthetic drug-class questions (the tiny learnable task)."}
+    )
+    sample: bool | None = field(
+        default=None,
+        metadata={"help": "true: the bundled sample questions (medzero.data.loaders.sample_questions)."},
     )
     seed: int = field(default=0, metadata={"help": "Seed for synthetic questions and for `limit` sampling."})
     limit: int | None = field(
@@ -264,10 +268,10 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
     if not recipe.model.name_or_path:
         raise ConfigError(f'{ctx.source}: "model.name_or_path" is required')
     d = recipe.data
-    given = [k for k in ("prepared", "path", "synthetic") if getattr(d, k) is not None]
+    given = [k for k in ("prepared", "path", "synthetic", "sample") if getattr(d, k) not in (None, False)]
     if len(given) != 1:
         raise ConfigError(
-            f'{ctx.source}: "data" needs exactly one of prepared, path or synthetic (got {given or "none"})'
+            f'{ctx.source}: "data" needs exactly one of prepared, path, synthetic or sample (got {given or "none"})'
         )
     choices = {
         "data.prompt_overflow": (d.prompt_overflow, ("drop", "truncate")),

@@ -1,0 +1,126 @@
+"""Recipe parsing: sections, overrides, unknown keys with suggestions, and the shipped recipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medzero.errors import ConfigError
+from medzero.train.recipe import apply_overrides, load_recipe, parse_override, recipe_from_dict
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+MINIMAL = """\
+model:
+  name_or_path: tiny
+data:
+  synthetic: 32
+rewards:
+  accuracy: 1.0
+  format: 0.2
+grpo:
+  learning_rate: 1e-5
+  num_generations: 4
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_minimal_recipe_parses_with_typed_values(tmp_path):
+    r = load_recipe(write(tmp_path, MINIMAL))
+    assert r.model.name_or_path == "tiny"
+    assert r.data.synthetic == 32
+    assert r.rewards == {"accuracy": 1.0, "format": 0.2}
+    # YAML 1.1 reads 1e-5 as a string: it must arrive as a float
+    assert r.grpo["learning_rate"] == pytest.approx(1e-5) and isinstance(r.grpo["learning_rate"], float)
+    kw = r.grpo_kwargs()
+    assert kw["logging_steps"] == 1 and kw["report_to"] == "none"
+
+
+def test_overrides_are_yaml_typed_and_dotted(tmp_path):
+    r = load_recipe(
+        write(tmp_path, MINIMAL),
+        ["grpo.bf16=false", "grpo.max_steps=3", "data.prompt.template=plain", "rewards.format=0.5"],
+    )
+    assert r.grpo["bf16"] is False and r.grpo["max_steps"] == 3
+    assert r.data.prompt.template == "plain"
+    assert r.rewards["format"] == 0.5
+
+
+def test_parse_override_errors():
+    assert parse_override("a.b=[1, 2]") == ("a.b", [1, 2])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_override("novalue")
+    with pytest.raises(ConfigError, match="is a value"):
+        apply_overrides({"model": "x"}, ["model.name_or_path=y"])
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("grpo.learnig_rate=1", 'unknown key "grpo.learnig_rate".*Did you mean "grpo.learning_rate"'),
+        ("model.nme_or_path=x", 'Did you mean "model.name_or_path"'),
+        ("peft.lora_rank=8", 'unknown key "peft.lora_rank"'),
+        ("data.prompt.templat=plain", 'Did you mean "data.prompt.template"'),
+        ("rewardz.x=1", 'unknown key "rewardz".*Did you mean "rewards"'),
+    ],
+)
+def test_unknown_keys_name_the_nearest_valid_key(tmp_path, override, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_recipe(write(tmp_path, MINIMAL), [override])
+
+
+def test_unknown_key_error_names_file_and_line(tmp_path):
+    path = write(tmp_path, MINIMAL + "  num_generatons: 3\n")
+    with pytest.raises(ConfigError) as exc:
+        load_recipe(path)
+    assert f"{path}:11:" in str(exc.value) and 'Did you mean "grpo.num_generations"' in str(exc.value)
+
+
+def test_wrong_types_and_bad_choices_are_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r'"grpo\.num_generations" must be int'):
+        load_recipe(write(tmp_path, MINIMAL), ["grpo.num_generations=many"])
+    with pytest.raises(ConfigError, match="prompt_overflow"):
+        load_recipe(write(tmp_path, MINIMAL), ["data.prompt_overflow=cut"])
+    with pytest.raises(ConfigError, match="exactly one of"):
+        load_recipe(write(tmp_path, MINIMAL), ["data.path=x.jsonl"])
+    with pytest.raises(ConfigError, match="name_or_path"):
+        recipe_from_dict({"data": {"synthetic": 3}})
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_recipe(write(tmp_path, "model: [unclosed\n"))
+
+
+def test_resolved_recipe_round_trips_through_yaml(tmp_path):
+    r = load_recipe(write(tmp_path, MINIMAL), ["peft.enabled=true", "peft.target_modules=[q_proj, v_proj]"])
+    again = load_recipe(write(tmp_path, r.to_yaml()))
+    assert again.to_dict() == r.to_dict()
+    assert again.peft.target_modules == ["q_proj", "v_proj"]
+
+
+def test_every_shipped_recipe_parses():
+    paths = sorted(RECIPES.glob("*.yaml"))
+    assert len(paths) >= 9, paths
+    for p in paths:
+        r = load_recipe(p)
+        assert r.rewards and r.model.name_or_path, p
+
+
+def test_seed_recipes_keep_the_seed_settings():
+    for n in (1, 2, 3):
+        r = load_recipe(RECIPES / f"seed-huatuo-o1-7b-dataset{n}.yaml")
+        g = r.grpo
+        assert r.model.name_or_path == "FreedomIntelligence/HuatuoGPT-o1-7B"
+        assert g["learning_rate"] == 2e-5 and g["num_generations"] == 3
+        assert g["max_completion_length"] == 8192 and r.data.prompt_max_tokens == 1024
+        assert g["num_train_epochs"] == 6 and g["per_device_train_batch_size"] == 2
+        assert g["gradient_accumulation_steps"] == 16 and g["lr_scheduler_type"] == "cosine"
+        assert g["warmup_steps"] == 0.1 and g["bf16"] is True and g["gradient_checkpointing"] is True
+        assert g["seed"] == 42 and g["use_vllm"] and g["vllm_mode"] == "colocate"
+        assert g["vllm_gpu_memory_utilization"] == 0.4
+        # the generation batch holds whole groups of 3 completions
+        assert g["generation_batch_size"] % 3 == 0
