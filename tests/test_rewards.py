@@ -156,3 +156,21 @@ def test_check_reward_weights() -> None:
     assert check_reward_weights({"format": 1.0})[0].startswith("no reward")
     assert check_reward_weights({"accuracy": 1.0, "cosine_length": 1.0}) == []
     assert check_reward_weights({"accuracy": 1.0}, None) == []
+
+
+def test_verl_compute_score() -> None:
+    from medzero.verl_adapter import compute_score
+
+    extra = {"options": OPTIONS}
+    good = compute_score("medqa", GOOD, "D", extra)
+    assert good["score"] == pytest.approx(1.2) and good["pred"] == "D" and good["accuracy"] == 1.0
+    wrong = compute_score("medqa", "<think>x</think><answer>A</answer>", "D", extra)
+    assert wrong["score"] == pytest.approx(0.2) and wrong["pred"] == "A"
+    custom = compute_score("medqa", GOOD, "D", {**extra, "reward_weights": {"accuracy": 2.0}})
+    assert custom["score"] == pytest.approx(2.0) and "format" not in custom
+    pre = {
+        **extra,
+        "reward_weights": {"accuracy": 1.0},
+        "reward_params": {"accuracy": {"think_preopened": True}},
+    }
+    assert compute_score("medqa", "x</think><answer>D</answer>", "D", pre)["pred"] == "D"
