@@ -1,7 +1,84 @@
-"""CLI registration for this stage (filled in by the stage's owner)."""
+"""``medzero data grade``: added to the ``data`` group (light: the grader is imported when it runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+_MODEL = "Model"
+_GEN = "Sampling"
+_BINS = "Bins"
+
+
+def grade_cmd(
+    dataset: Annotated[Path, typer.Argument(help="Question file (any loader format) or a prepared folder.")],
+    model: Annotated[
+        str, typer.Option(help="Model dir / hub id, or served model name (openai).", rich_help_panel=_MODEL)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumable).")],
+    k: Annotated[int, typer.Option("--k", help="Sampled answers per question.", rich_help_panel=_GEN)] = 8,
+    backend: Annotated[str, typer.Option(help="hf | vllm | openai.", rich_help_panel=_MODEL)] = "hf",
+    adapter: Annotated[Optional[str], typer.Option(help="LoRA adapter dir.", rich_help_panel=_MODEL)] = None,
+    base_url: Annotated[
+        Optional[str], typer.Option(help="openai: URL ending in /v1.", rich_help_panel=_MODEL)
+    ] = None,
+    device: Annotated[
+        Optional[str], typer.Option(help="hf: cpu / cuda / cuda:N.", rich_help_panel=_MODEL)
+    ] = None,
+    dtype: Annotated[
+        str, typer.Option(help="auto | float32 | bfloat16 | float16.", rich_help_panel=_MODEL)
+    ] = "auto",
+    batch_size: Annotated[
+        int, typer.Option(help="Prompts per call / requests in flight.", rich_help_panel=_MODEL)
+    ] = 16,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.", rich_help_panel=_GEN)] = 1.0,
+    max_new_tokens: Annotated[int, typer.Option(help="Token cap per answer.", rich_help_panel=_GEN)] = 1024,
+    seed: Annotated[int, typer.Option(help="Sampling seed.", rich_help_panel=_GEN)] = 0,
+    template: Annotated[
+        str, typer.Option(help="Prompt template: r1zero | plain.", rich_help_panel=_GEN)
+    ] = "r1zero",
+    mode: Annotated[
+        str, typer.Option(help="Extraction mode scored as correct.", rich_help_panel=_GEN)
+    ] = "strict",
+    limit: Annotated[Optional[int], typer.Option(help="Grade only the first N questions.")] = None,
+    easy_min: Annotated[float, typer.Option(help="Pass rate >= this: easy.", rich_help_panel=_BINS)] = 0.75,
+    medium_min: Annotated[
+        float,
+        typer.Option(help="Pass rate >= this: medium (below: hard; 0: unsolved).", rich_help_panel=_BINS),
+    ] = 0.25,
+) -> None:
+    """Sample K answers per question through the eval engine; write pass rates and difficulty bins."""
+    from medzero.curriculum.bins import BinThresholds
+    from medzero.curriculum.grade import GradeConfig, grade
+
+    cfg = GradeConfig(
+        dataset=str(dataset),
+        model=model,
+        out=str(out),
+        k=k,
+        backend=backend,  # type: ignore[arg-type]
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        mode=mode,  # type: ignore[arg-type]
+        template=template,  # type: ignore[arg-type]
+        thresholds=BinThresholds(easy_min=easy_min, medium_min=medium_min),
+        limit=limit,
+        adapter=adapter,
+        batch_size=batch_size,
+        base_url=base_url,
+        device=device,
+        dtype=dtype,  # type: ignore[arg-type]
+    )
+    manifest = grade(cfg)
+    typer.echo(json.dumps(manifest["grade"], indent=2))
+
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root app."""
+    """Add ``grade`` to the ``medzero data`` group."""
+    from medzero.data.cli import data_app
+
+    data_app.command("grade")(grade_cmd)

@@ -24,6 +24,7 @@ run is reproducible and a resumed run without online grades replays the same ord
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
 from collections.abc import Iterator, Sequence
@@ -54,7 +55,8 @@ class DifficultyTable:
 
     @classmethod
     def from_dataset(cls, dataset: Any, source: str = "training data") -> DifficultyTable:
-        """Read ``id`` / ``pass_rate`` / ``difficulty`` from a ``datasets.Dataset`` or a list of dicts."""
+        """Read ``id`` / ``pass_rate`` / ``difficulty`` from a ``datasets.Dataset`` or a list of dicts
+        (columns written by ``medzero data grade``, or the same keys inside the ``meta`` JSON)."""
         if hasattr(dataset, "column_names"):
             cols = set(dataset.column_names)
 
@@ -68,6 +70,10 @@ class DifficultyTable:
 
         ids = [str(i) if i is not None else str(n) for n, i in enumerate(column("id"))]
         rates, bins = column("pass_rate"), column("difficulty")
+        if all(b is None for b in bins):  # rows rebuilt from MCQs keep the grade only in `meta`
+            metas = [json.loads(m) if isinstance(m, str) and m else (m or {}) for m in column("meta")]
+            rates = [m.get("pass_rate") for m in metas]
+            bins = [m.get("difficulty") for m in metas]
         if any(b is not None for b in bins):
             for n, b in enumerate(bins):
                 if b not in BINS:
