@@ -8,6 +8,7 @@ from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
 from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_bounds
 
 _SHORT_LINE = 100  # a closing line this short may take its statement from the line above
+UNCLOSED_THINK = Extraction(None, reason="unclosed_think")
 
 
 def from_choice(ch: Choice, method: str) -> Extraction:
@@ -38,15 +39,26 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
     non-blank line (the statement itself may end the line above: "Final answer:\\n\\nB")."""
     if not text or text.isspace():
         return EMPTY
-    think_lo, lo, unclosed = answer_region(text, think_preopened)
-    if unclosed:
-        return Extraction(None, reason="unclosed_think")
-    a = text.rfind(statements.OPEN_TAG, lo)
-    if a >= 0:
-        close = text.find(statements.CLOSE_TAG, a + 8)
-        if close < 0:
-            return Extraction(None, "answer_tag", a, len(text), "truncated")
-        return tag_hedge(text, lo, a, from_choice(parse_choice(text, a + 8, close, opts), "answer_tag"), opts)
+    if "<" in text:
+        think_lo, lo, unclosed = answer_region(text, think_preopened)
+        if unclosed:
+            return UNCLOSED_THINK
+        a = text.rfind(statements.OPEN_TAG, lo)
+        if a >= 0:
+            close = text.find(statements.CLOSE_TAG, a + 8)
+            if close < 0:
+                return Extraction(None, "answer_tag", a, len(text), "truncated")
+            if close == a + 9 and text[a + 8] in opts.letters and text.find(statements.OPEN_TAG, lo, a) < 0:
+                return Extraction(text[a + 8], "answer_tag", a + 8, a + 9)  # fast path: <answer>B</answer>
+            res = from_choice(parse_choice(text, a + 8, close, opts), "answer_tag")
+            return tag_hedge(text, lo, a, res, opts)
+    elif think_preopened:
+        return UNCLOSED_THINK
+    else:
+        think_lo = lo = 0
+    fast = statements.fast_tail(text, lo)
+    if fast is not None and fast[0] in opts.letters:
+        return Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
     ls, e = last_line_bounds(text, lo)
     if ls < e:
         wlo = ls
@@ -74,8 +86,11 @@ def last(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
     line that is only a choice ("B", "**(B)**", "B. <that option's text>")."""
     if not text or text.isspace():
         return EMPTY
+    fast = statements.fast_tail(text, 0)
+    if fast is not None and fast[0] in opts.letters:
+        return Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
     seen: Extraction | None = None
-    lo = answer_region(text, think_preopened)[1]
+    lo = answer_region(text, think_preopened)[1] if "<" in text else 0
     for st in statements.backward(text):
         ch = parse_choice(text, st.content, st.bound, opts)
         if ch.reason == "unparsed":

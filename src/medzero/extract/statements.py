@@ -22,6 +22,11 @@ _TAIL = re.compile(
 )
 _TAIL_SPAN = 40
 _NEEDLES = ("nswer", "NSWER", "\\boxed{")
+# Fast path: the commonest closing statement, "... the answer is (B)." or "Answer: B" ending
+# the text, matched on the last FAST_SPAN characters only. Its result is the same as the
+# general scan's (nothing can follow it, so it is the last statement and cannot hedge).
+_FAST_TAIL = re.compile(r"(?:nswer|NSWER)( is|:) ?\(?([A-Z])\)?\.?\s{0,4}\Z")
+FAST_SPAN = 24
 
 
 class Statement(NamedTuple):
@@ -55,12 +60,30 @@ def _at(text: str, p: int, needle: str, lo: int, hi: int) -> Statement | None:
     return Statement("answer_colon" if m.group("colon") else "answer_is", a, m.end(), hi)
 
 
+def fast_tail(text: str, lo: int) -> tuple[str, str, int] | None:
+    """``(letter, method, position)`` when ``text[lo:]`` ends with a plain closing statement."""
+    start = max(lo + 1, len(text) - FAST_SPAN)
+    p = text.rfind("nswer", start)
+    if p < 0:
+        p = text.rfind("NSWER", start)
+        if p < 0:
+            return None
+    if text[p - 1] not in "aA" or (p > 1 and text[p - 2].isalpha()):
+        return None
+    m = _FAST_TAIL.match(text, p)
+    if m is None:
+        return None
+    return m.group(2), ("answer_colon" if m.group(1) == ":" else "answer_is"), m.start(2)
+
+
 def backward(text: str, lo: int = 0, hi: int | None = None) -> Iterator[Statement]:
     """Statements in ``text[lo:hi]`` from the last to the first."""
     hi = len(text) if hi is None else hi
     pos = [text.rfind(n, lo, hi) for n in _NEEDLES]
     while True:
-        k = max(range(len(pos)), key=pos.__getitem__)
+        k = 0 if pos[0] >= pos[1] else 1
+        if pos[2] > pos[k]:
+            k = 2
         p = pos[k]
         if p < 0:
             return
@@ -77,7 +100,9 @@ def forward(text: str, lo: int = 0, hi: int | None = None) -> Iterator[Statement
     pos = [text.find(n, lo, hi) for n in _NEEDLES]
     pos = [p if p >= 0 else big for p in pos]
     while True:
-        k = min(range(len(pos)), key=pos.__getitem__)
+        k = 0 if pos[0] <= pos[1] else 1
+        if pos[2] < pos[k]:
+            k = 2
         p = pos[k]
         if p >= big:
             return
