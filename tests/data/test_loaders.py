@@ -456,3 +456,12 @@ def test_real_medxpertqa(shared_data):
     by_id = {m.id: m for m in text.records}
     assert all(by_id[m.id] == m for m in sampled.records)
     assert {len(m.options) for m in text.records} == {10}
+
+
+def test_unreadable_file_is_a_data_error(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"question": "caf\xe9"}\n')
+    with pytest.raises(DataError, match=r"latin1\.jsonl: cannot read"):
+        load_mcqs(path, "medqa")
+    with pytest.raises(DataError, match="not a UTF-8 text file"):
+        load_mcqs(path)

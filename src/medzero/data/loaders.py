@@ -105,6 +105,15 @@ def load_mcqs(path: str | Path, fmt: str = "auto", *, strict: bool = False, **op
             known = ", ".join(spec.options) or "none"
             raise ConfigError(f'format "{fmt}" has no option(s) {unknown}; its options: {known}')
     result = LoadResult(path=str(path), format=fmt)
+    try:
+        _collect(spec, path, options, strict, result)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(path, None, None, f"cannot read: {exc}") from None
+    return result
+
+
+def _collect(spec: Format, path: Path, options: dict[str, Any], strict: bool, result: LoadResult) -> None:
+    """Convert, validate and de-duplicate every raw record of ``spec.read`` into ``result``."""
     first_seen: dict[str, int | None] = {}
     for loc, index, raw in spec.read(path, options):
         try:
@@ -122,7 +131,6 @@ def load_mcqs(path: str | Path, fmt: str = "auto", *, strict: bool = False, **op
             continue
         first_seen[mcq.id] = loc
         result.records.append(mcq)
-    return result
 
 
 def sample_questions() -> list[MCQ]:

@@ -17,6 +17,7 @@ them deterministically for the same rows; their hashes are in the manifest).
 
 from __future__ import annotations
 
+import hashlib
 import random
 import shutil
 from collections import Counter
@@ -121,7 +122,7 @@ def build_mix(entries: list[MixEntry], seed: int) -> BuiltMix:
     dropped_ids: dict[str, list[str]] = {}
     for entry in entries:
         records, info = _load_entry(entry)
-        inputs[entry.path] = sha256_file(entry.path) if Path(entry.path).is_file() else ""
+        inputs[entry.path] = input_digest(Path(entry.path))
         kept, dropped = dedup(records)
         if entry.pool_frac is None:
             pool, held = kept, []
@@ -145,6 +146,21 @@ def build_mix(entries: list[MixEntry], seed: int) -> BuiltMix:
         )
     _rng(seed, "order").shuffle(train)
     return BuiltMix(train, heldout, inputs, report, dropped_ids)
+
+
+def input_digest(path: Path) -> str:
+    """sha256 of a file; for a folder (a ``datasets`` dataset), of its files' names and hashes;
+    ``""`` for a hub dataset name."""
+    if path.is_file():
+        return sha256_file(path)
+    if path.is_dir():
+        listing = "".join(
+            f"{p.relative_to(path).as_posix()}\t{sha256_file(p)}\n"
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+        )
+        return hashlib.sha256(listing.encode()).hexdigest()
+    return ""
 
 
 def _ids_by_source(mcqs: list[MCQ]) -> dict[str, list[str]]:
