@@ -104,3 +104,15 @@ def test_prepare_needs_recipe_or_mix(capsys, tmp_path):
 def test_formats_lists_registry():
     res = run("data", "formats")
     assert res.exit_code == 0 and "medmcqa_xpert" in res.stdout and "cop_base" in res.stdout
+
+
+def test_loader_flag_a_format_lacks(tmp_path, capsys):
+    path = tmp_path / "c.jsonl"
+    from medzero.data.loaders import sample_questions
+
+    path.write_text("".join(json.dumps(q.to_dict()) + "\n" for q in sample_questions()[:4]))
+    with pytest.raises(SystemExit) as exc:
+        main(["data", "inspect", str(path), "--medical-only"])
+    assert exc.value.code == 2 and "has no option(s) ['medical_only']" in capsys.readouterr().err
+    over = json.loads(run("data", "overlap", str(path), str(path), "--medical-only", "--json").stdout)
+    assert over["benchmarks"][0]["exact"] == 4  # overlap passes the flag only to formats that take it

@@ -37,23 +37,29 @@ KeysOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout instead of tables.")]
 
 
-def _loader_options(
-    fmt: str, cop_base: int | None, medical_only: bool, keys: list[str] | None
-) -> dict[str, Any]:
-    """The given options that format ``fmt`` understands (so one flag can serve many files)."""
-    from medzero.data.loaders import FORMATS
-
-    given = {"cop_base": cop_base, "medical_only": medical_only or None, "keys": keys or None}
-    accepted = FORMATS.get(fmt).options
-    return {k: v for k, v in given.items() if v is not None and (accepted is None or k in accepted)}
-
-
-def _load(path: Path, fmt: str, cop_base: int | None, medical_only: bool, keys: list[str] | None) -> Any:
+def _load(
+    path: Path,
+    fmt: str,
+    cop_base: int | None,
+    medical_only: bool,
+    keys: list[str] | None,
+    *,
+    only_accepted: bool = False,
+) -> Any:
+    """Load ``path``; with ``only_accepted`` a loader flag is passed only to formats that take it
+    (so one flag can serve many files), otherwise an option the format lacks is an error."""
     from medzero.data.detect import detect_format
-    from medzero.data.loaders import load_mcqs
+    from medzero.data.loaders import FORMATS, load_mcqs
 
     name = detect_format(path) if fmt == "auto" else fmt
-    return load_mcqs(path, name, **_loader_options(name, cop_base, medical_only, keys))
+    given = {"cop_base": cop_base, "medical_only": medical_only or None, "keys": keys or None}
+    accepted = FORMATS.get(name).options
+    options = {
+        k: v
+        for k, v in given.items()
+        if v is not None and (not only_accepted or accepted is None or k in accepted)
+    }
+    return load_mcqs(path, name, **options)
 
 
 def _stdout() -> Any:
@@ -219,11 +225,11 @@ def overlap_cmd(
     """Exact and near-duplicate questions shared by a training set and each benchmark (per source)."""
     from medzero.data.overlap import OverlapIndex, overlap_report
 
-    train_records = _load(train, "auto", cop_base, medical_only, keys).records
+    train_records = _load(train, "auto", cop_base, medical_only, keys, only_accepted=True).records
     index = OverlapIndex(train_records, n=n)
     reports = []
     for path in evals:
-        result = _load(path, "auto", cop_base, medical_only, keys)
+        result = _load(path, "auto", cop_base, medical_only, keys, only_accepted=True)
         by_source: dict[str, list[Any]] = {}
         for m in result.records:
             by_source.setdefault(m.source, []).append(m)
