@@ -10,6 +10,7 @@ comes back as :meth:`Generation.failed`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -44,7 +45,9 @@ class HFBackend:
         self.config = config
         self.device = _resolve_device(config.device)
         if tokenizer is None:
-            tokenizer = AutoTokenizer.from_pretrained(config.adapter or config.model)
+            # an adapter saved with its tokenizer (added tokens, chat template) takes precedence
+            has_own = config.adapter and (Path(config.adapter) / "tokenizer_config.json").is_file()
+            tokenizer = AutoTokenizer.from_pretrained(config.adapter if has_own else config.model)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token

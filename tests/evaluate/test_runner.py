@@ -1,0 +1,87 @@
+import json
+
+import pytest
+from tests.evaluate.conftest import ScriptedBackend
+
+from medzero.errors import ConfigError
+from medzero.evaluate.config import EvalConfig
+from medzero.evaluate.runner import evaluate, read_items
+
+
+def _cfg(out, question_file, **kw):
+    kw.setdefault("max_new_tokens", 16)
+    return EvalConfig(model="scripted", out=str(out), benchmarks=[f"file:{question_file}"], **kw)
+
+
+def _lines(path):
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_run_writes_the_out_dir_and_a_rerun_skips_scored_items(tmp_path, question_file):
+    out = tmp_path / "out"
+    summary = evaluate(_cfg(out, question_file), backend=ScriptedBackend())
+    assert {p.name for p in out.iterdir()} >= {
+        "items.jsonl",
+        "run.json",
+        "summary.json",
+        "summary.md",
+        "summary.csv",
+    }
+    assert len(_lines(out / "items.jsonl")) == 10
+    name = f"file:{question_file}"
+    assert summary.score(name, "strict") == 0.5  # always "A", gold alternates A/B
+    again = ScriptedBackend()
+    summary2 = evaluate(_cfg(out, question_file), backend=again)
+    assert again.calls == [] and len(_lines(out / "items.jsonl")) == 10
+    assert summary2.to_dict()["benchmarks"] == summary.to_dict()["benchmarks"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["identity"]["model"] == "scripted" and "api_key" not in run["config"]
+
+
+def test_a_torn_tail_is_cut_and_the_item_redone_exactly_once(tmp_path, question_file):
+    out = tmp_path / "out"
+    evaluate(_cfg(out, question_file, limit=6), backend=ScriptedBackend())
+    items = out / "items.jsonl"
+    text = items.read_text()
+    items.write_text(text[: len(text) - 40])  # a kill in the middle of the last line
+    evaluate(_cfg(out, question_file), backend=ScriptedBackend())  # and extend to all 10
+    ids = [r["id"] for r in _lines(items)]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(10)) and len(ids) == len(set(ids))
+
+
+def test_other_output_changing_settings_are_refused(tmp_path, question_file):
+    out = tmp_path / "out"
+    evaluate(_cfg(out, question_file, limit=2), backend=ScriptedBackend())
+    with pytest.raises(ConfigError, match=r"template: 'r1zero' -> 'plain'.*new --out"):
+        evaluate(_cfg(out, question_file, limit=2, template="plain"), backend=ScriptedBackend())
+
+
+def test_backend_errors_are_recorded_and_retried_by_the_next_run(tmp_path, question_file):
+    out = tmp_path / "out"
+    summary = evaluate(
+        _cfg(out, question_file, max_attempts=2), backend=ScriptedBackend(fail_first={"number 3?": 5})
+    )
+    name = f"file:{question_file}"
+    assert summary.benchmarks[name].n_missing == 1
+    errors = _lines(out / "errors.jsonl")
+    assert [e["id"] for e in errors] == ["q3"]
+    assert "1 completions missing" in (out / "summary.md").read_text()
+    summary = evaluate(_cfg(out, question_file, max_attempts=2), backend=ScriptedBackend())
+    assert summary.benchmarks[name].n_missing == 0 and len(read_items(out / "items.jsonl")) == 10
+
+
+def test_exclude_ids_are_left_out_and_counted(tmp_path, question_file):
+    ids = tmp_path / "trained.txt"
+    ids.write_text("q0\nq5\n")
+    summary = evaluate(_cfg(tmp_path / "out", question_file, exclude_ids=str(ids)), backend=ScriptedBackend())
+    b = summary.benchmarks[f"file:{question_file}"]
+    assert (b.n_excluded, b.n_questions) == (2, 8)
+    assert "2 questions excluded" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_config_errors_are_clear():
+    with pytest.raises(ConfigError, match="temperature"):
+        EvalConfig(model="m", out="o", samples=4)
+    with pytest.raises(ConfigError, match="base_url"):
+        EvalConfig(model="m", out="o", backend="openai")
+    assert EvalConfig(model="m", out="o", benchmarks="medqa, gpqa_med").benchmarks == ["medqa", "gpqa_med"]
