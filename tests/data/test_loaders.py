@@ -213,6 +213,10 @@ def test_hf_save_to_disk_and_parquet(tmp_path):
     assert pq.format == "hf" and len(pq.records) == 2
     with pytest.raises(ConfigError, match="not understood"):
         load_mcqs(tmp_path / "disk", cop_base=1)
+    datasets.DatasetDict({"train": ds, "test": ds.select([0])}).save_to_disk(str(tmp_path / "dict"))
+    with pytest.raises(ConfigError, match="available: train, test"):
+        load_mcqs(tmp_path / "dict")
+    assert [m.id for m in load_mcqs(tmp_path / "dict", split="test").records] == ["7"]
 
 
 # --- malformed records: skipped, counted, named ---------------------------------------------------
