@@ -189,13 +189,15 @@ def _think(recipe: Recipe, ctx: Context) -> list[Finding]:
 
     if ctx.tokenizer is None or not template_preopens_think(ctx.tokenizer):
         return []
-    if recipe.reward_params.get("think_preopened") is False:
+    conflicting = [n for n, p in recipe.reward_params.items() if (p or {}).get("think_preopened") is False]
+    if conflicting:
         return [
             Finding(
                 "think_template",
                 "error",
                 "the chat template already opens <think> in the generation prompt, but "
-                "reward_params.think_preopened is false: the format reward would reject every completion.",
+                f"reward_params of {conflicting} set think_preopened: false: the format reward would "
+                "reject every completion.",
             )
         ]
     return [
@@ -272,7 +274,7 @@ def _rewards(recipe: Recipe, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for name in recipe.rewards:
         R.REWARDS.get(name)  # unknown names raise ConfigError with a suggestion
-    for msg in R.check_reward_weights(recipe.rewards) or []:
+    for msg in R.check_reward_weights(recipe.rewards, recipe.reward_params) or []:
         out.append(Finding("reward_weights", "warning", str(msg)))
     if ctx.columns is not None:
         need = required_columns(ctx.reward_funcs or [R.REWARDS.get(n) for n in recipe.rewards])
@@ -294,6 +296,8 @@ def required_columns(funcs: list[Any]) -> set[str]:
     passed_by_trl = {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric"}
     need: set[str] = set()
     for fn in funcs:
+        if getattr(fn, "uses_answer", False):  # medzero rewards read the gold letter and the options
+            need |= {"answer", "options"}
         target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn).__call__
         for p in inspect.signature(target).parameters.values():
             if p.name in passed_by_trl or p.name == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):

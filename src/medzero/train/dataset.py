@@ -68,8 +68,7 @@ def load_questions(data: DataSection, base_dir: Path | None = None) -> list[MCQ]
     else:
         from medzero.data.prepare import load_prepared
 
-        rows = load_prepared(resolve(str(data.prepared)), split=data.split)
-        mcqs = [row if isinstance(row, MCQ) else row_to_mcq(dict(row)) for row in rows]
+        mcqs = [row_to_mcq(dict(row)) for row in load_prepared(resolve(str(data.prepared)))]
     if data.limit is not None and data.limit < len(mcqs):
         mcqs = random.Random(data.seed).sample(mcqs, data.limit)
     if not mcqs:

@@ -124,7 +124,7 @@ def preflight(recipe: Recipe, *, for_training: bool = True) -> Preflight:
     else:
         rows, report = build_rows(questions, replace(recipe.data, prompt_max_tokens=None), None)
     think = template_preopens_think(tokenizer)
-    funcs, _ = build_reward_funcs(recipe.rewards, **reward_params(recipe, think))
+    funcs, _ = build_reward_funcs(recipe.rewards, reward_params(recipe, think))
     ctx = Context(
         world_size=world_size(),
         has_cuda=has_cuda(),
@@ -141,9 +141,19 @@ def preflight(recipe: Recipe, *, for_training: bool = True) -> Preflight:
     return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, think)
 
 
-def reward_params(recipe: Recipe, think_preopened: bool) -> dict[str, Any]:
-    """``reward_params`` plus ``think_preopened=True`` when the chat template opens ``<think>``."""
-    params = dict(recipe.reward_params)
+def reward_params(recipe: Recipe, think_preopened: bool) -> dict[str, dict[str, Any]]:
+    """``reward_params`` plus ``think_preopened=True`` for every reward that takes it when the
+    chat template opens ``<think>`` (an explicit recipe value wins; the checks flag a conflict)."""
+    import dataclasses
+
+    from medzero.rewards import REWARDS
+
+    params = {name: dict(p or {}) for name, p in recipe.reward_params.items()}
     if think_preopened:
-        params.setdefault("think_preopened", True)
+        for name in recipe.rewards:
+            proto = REWARDS.get(name)
+            if dataclasses.is_dataclass(proto) and "think_preopened" in {
+                f.name for f in dataclasses.fields(proto)
+            }:
+                params.setdefault(name, {}).setdefault("think_preopened", True)
     return params

@@ -98,7 +98,6 @@ class DataSection:
     prepared: str | None = field(
         default=None, metadata={"help": "Directory written by `medzero data prepare`."}
     )
-    split: str = field(default="train", metadata={"help": "Split of the prepared directory to train on."})
     path: str | None = field(default=None, metadata={"help": "A question file read by medzero.data.loaders."})
     format: str = field(default="auto", metadata={"help": "Loader format name for `path` (auto-detected)."})
     synthetic: int | None = field(
@@ -154,7 +153,9 @@ class Recipe:
     peft: PeftSection = field(default_factory=PeftSection)
     data: DataSection = field(default_factory=DataSection)
     rewards: dict[str, float] = field(default_factory=lambda: {"accuracy": 1.0, "format": 0.2})
-    reward_params: dict[str, Any] = field(default_factory=dict)
+    reward_params: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata={"help": "Per-reward constructor parameters: {name: {param: value}}."}
+    )
     warmup: WarmupSection = field(default_factory=WarmupSection)
     guard: GuardSection = field(default_factory=GuardSection)
     grpo: dict[str, Any] = field(default_factory=dict)

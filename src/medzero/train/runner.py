@@ -29,7 +29,8 @@ from medzero.train.callbacks import (
     RichProgressCallback,
     truncate_after_step,
 )
-from medzero.train.preflight import Preflight, errors, has_cuda, preflight, reward_params, world_size
+from medzero.train.checks import errors
+from medzero.train.preflight import Preflight, has_cuda, preflight, reward_params, world_size
 from medzero.train.recipe import Recipe
 
 CONFIG_FILE, RUN_INFO_FILE, WARMUP_DIR = "config.yaml", "run_info.json", "warmup"
@@ -208,7 +209,7 @@ def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bo
     cfg = grpo_config(recipe, out, cuda)
     model_path = run_warmup(recipe, pre, out) if recipe.warmup.enabled else pre.model_path
     model, lora = load_model(recipe, model_path, cfg.gradient_checkpointing)
-    funcs, weights = build_reward_funcs(recipe.rewards, **reward_params(recipe, pre.think_preopened))
+    funcs, weights = build_reward_funcs(recipe.rewards, reward_params(recipe, pre.think_preopened))
     cfg.reward_weights = list(weights)
 
     main = cfg.process_index == 0
