@@ -53,9 +53,9 @@ class AnalyzeConfig:
         default=True, metadata={"help": "Run answer-flip analysis (one extraction per completion)."}
     )
     baseline_frac: float = field(
-        default=0.1, metadata={"help": "Share of the first steps used as the reflection baseline."}
+        default=0.2, metadata={"help": "Share of the first steps used as the reflection baseline."}
     )
-    min_baseline_steps: int = field(default=3, metadata={"help": "Fewest baseline steps."})
+    min_baseline_steps: int = field(default=5, metadata={"help": "Fewest baseline steps."})
     rise_window: int = field(default=5, metadata={"help": "Steps averaged to confirm a reflection rise."})
     rise_k: float = field(default=3.0, metadata={"help": "Rise threshold in baseline standard deviations."})
     rise_confirm: int = field(

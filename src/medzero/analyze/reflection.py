@@ -177,20 +177,22 @@ def scan(texts: list[str], lexicon: Lexicon) -> Scan:
 
 
 def detect_rise(
-    steps, rate, baseline_frac: float = 0.1, min_baseline: int = 3, window: int = 5,
+    steps, rate, n=None, baseline_frac: float = 0.2, min_baseline: int = 5, window: int = 5,
     k: float = 3.0, min_rise: float = 0.02, confirm: int = 2,
 ) -> dict:  # fmt: skip
     """First step at which the reflection rate rises above its early-training baseline.
 
-    Baseline = the first ``max(min_baseline, ceil(baseline_frac * n_steps))`` logged steps; threshold
-    ``T = mean + max(k * sd, min_rise)`` (sd with ddof=1). The onset is the first step t after the
-    baseline where the rate exceeds T at t and at each of the next ``confirm - 1`` steps, and the
-    mean rate over the ``window`` steps starting at t also exceeds T (both guard against single
-    noisy steps). ``step`` is ``None`` when there is no such step.
+    Baseline = the first ``max(min_baseline, ceil(baseline_frac * n_steps))`` logged steps, with
+    mean ``m`` and spread ``sd = max(sample sd (ddof=1), binomial sd)``; the binomial sd
+    ``sqrt(p(1-p)/n_bar)`` with ``p = max(m, 1/n_bar)`` and ``n_bar`` the mean completions per step
+    (given by ``n``) keeps a short, lucky-flat baseline from giving a too-low threshold. Threshold
+    ``T = m + max(k * sd, min_rise)``. The onset is the first step t after the baseline where the
+    rate exceeds T at t and at each of the next ``confirm - 1`` steps, and the mean rate over the
+    ``window`` steps starting at t also exceeds T. ``step`` is ``None`` when there is no such step.
     """
     steps, rate = np.asarray(steps), np.asarray(rate, float)
-    n = len(rate)
-    b = max(min_baseline, int(np.ceil(baseline_frac * n)))
+    n_steps = len(rate)
+    b = max(min_baseline, int(np.ceil(baseline_frac * n_steps)))
     span = max(window, confirm)
     out = {
         "step": None,
@@ -200,14 +202,18 @@ def detect_rise(
         "k": k,
         "min_rise": min_rise,
     }
-    if n < b + span or b < 2:
-        out["reason"] = f"too few steps ({n}) for a {b}-step baseline and a {span}-step window"
+    if n_steps < b + span or b < 2:
+        out["reason"] = f"too few steps ({n_steps}) for a {b}-step baseline and a {span}-step window"
         return out
     mu, sd = float(np.nanmean(rate[:b])), float(np.nanstd(rate[:b], ddof=1))
+    if n is not None:
+        n_bar = float(np.mean(np.asarray(n, float)[:b]))
+        p = max(mu, 1 / n_bar) if n_bar > 0 else mu
+        sd = max(sd, float(np.sqrt(p * (1 - p) / n_bar)) if n_bar > 0 else 0.0)
     thr = mu + max(k * sd, min_rise)
     csum = np.concatenate(([0.0], np.cumsum(np.nan_to_num(rate))))
     fwd = (csum[window:] - csum[:-window]) / window  # fwd[i] = mean(rate[i:i+window])
-    idx = np.arange(b, n - span + 1)
+    idx = np.arange(b, n_steps - span + 1)
     ok = fwd[idx] > thr
     for j in range(confirm):
         ok &= rate[idx + j] > thr
@@ -301,5 +307,5 @@ def reflection_summary(
         "step_rate": rate.tolist(),
         "step_matches": density.tolist(),
         "step_n": cnt.tolist(),
-        "onset": detect_rise(steps, rate, **rise_kw),
+        "onset": detect_rise(steps, rate, cnt, **rise_kw),
     }
