@@ -157,3 +157,28 @@ def test_curriculum_asking_for_a_missing_bin_fails_at_construction():
     assert apply(FakeGRPOTrainer, {"dynamic_sampling": DynamicSamplingConfig()}).__name__ == (
         "CurriculumFakeGRPOTrainer"
     )
+
+
+def test_apply_checks_the_recipe_against_the_data_before_any_model_loads():
+    args = SimpleNamespace(
+        seed=0,
+        generation_batch_size=4,
+        steps_per_generation=1,
+        gradient_accumulation_steps=1,
+        num_generations=2,
+        num_iterations=1,
+    )
+    graded = [dict(r, difficulty="easy", pass_rate=1.0) for r in DATASET]
+    with pytest.raises(ConfigError, match='asks for bin "hard"'):
+        apply(object, {"curriculum": {"ratios": {"hard": 1}}}, dataset=graded, args=args)
+    with pytest.raises(ConfigError, match=r'run\.yaml: dynamic_sampling\.regrade_reward "acc" is not among'):
+        apply(
+            object,
+            {
+                "source": "run.yaml",
+                "rewards": {"accuracy": 1.0},
+                "dynamic_sampling": {"regrade_reward": "acc"},
+            },
+        )
+    with pytest.raises(ConfigError, match=r'run\.yaml: curriculum: unknown key "orderr"'):
+        apply(object, {"source": "run.yaml", "curriculum": {"orderr": "random"}})

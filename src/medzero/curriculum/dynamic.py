@@ -62,6 +62,30 @@ def total_rewards(rewards_per_func: Any, weights: Any) -> list[float]:
     return out
 
 
+def build_sampler(
+    dataset: Any,
+    curriculum: CurriculumConfig | None,
+    dynamic: DynamicSamplingConfig | None,
+    args: Any,
+    num_generations: int,
+    num_iterations: int,
+    online: OnlineGrades | None = None,
+) -> CurriculumSampler:
+    """The curriculum sampler for a GRPOConfig-like ``args`` (validates the plan against the data)."""
+    per_chunk = num_iterations * args.steps_per_generation
+    return CurriculumSampler(
+        DifficultyTable.from_dataset(dataset, source="the training dataset"),
+        curriculum or CurriculumConfig(),
+        mini_repeat_count=num_generations,
+        batch_size=args.generation_batch_size // num_generations,
+        repeat_count=per_chunk,
+        seed=args.seed,
+        steps_per_chunk=per_chunk / args.gradient_accumulation_steps,
+        online=online,
+        easy_weight=dynamic.easy_weight if dynamic else 1.0,
+    )
+
+
 def make_trainer_class(
     base: type, curriculum: CurriculumConfig | None, dynamic: DynamicSamplingConfig | None
 ) -> type:
@@ -92,18 +116,14 @@ def make_trainer_class(
         def _build_curriculum_sampler(self, dataset: Any) -> CurriculumSampler | None:
             if self._curriculum is None and self._online is None:
                 return None
-            a = self.args
-            per_chunk = self.num_iterations * a.steps_per_generation
-            return CurriculumSampler(
-                DifficultyTable.from_dataset(dataset, source="the training dataset"),
-                self._curriculum or CurriculumConfig(),
-                mini_repeat_count=self.num_generations,
-                batch_size=a.generation_batch_size // self.num_generations,
-                repeat_count=per_chunk,
-                seed=a.seed,
-                steps_per_chunk=per_chunk / a.gradient_accumulation_steps,
-                online=self._online,
-                easy_weight=self._dynamic.easy_weight if self._dynamic else 1.0,
+            return build_sampler(
+                dataset,
+                self._curriculum,
+                self._dynamic,
+                self.args,
+                self.num_generations,
+                self.num_iterations,
+                self._online,
             )
 
         def _get_train_sampler(self, dataset: Any = None) -> Any:
