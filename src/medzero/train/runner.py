@@ -128,8 +128,7 @@ def load_model(recipe: Recipe, path: str, gradient_checkpointing: bool) -> tuple
     from peft import LoraConfig, prepare_model_for_kbit_training
 
     if p.load_in_4bit:
-        # Never generate with the 4-bit model before this point: on CPU the first forward repacks the
-        # weights and LoRA then receives no gradients.
+        _keep_4bit_trainable(model)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
     lora = LoraConfig(
         r=p.r,
@@ -139,6 +138,16 @@ def load_model(recipe: Recipe, path: str, gradient_checkpointing: bool) -> tuple
         task_type="CAUSAL_LM",
     )
     return model, lora
+
+
+def _keep_4bit_trainable(model: Any) -> None:
+    """bitsandbytes on CPUs with AVX512-BF16 repacks 4-bit weights for inference at the first
+    eval-mode forward without gradients (e.g. a ``generate`` before training); the packed kernel
+    has no backward, so LoRA layers below it get no gradients. GRPO generates before every step,
+    so repacking is switched off here."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
 
 
 def grpo_config(recipe: Recipe, out: Path, cuda: bool) -> Any:
@@ -214,6 +223,7 @@ def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bo
 
     main = cfg.process_index == 0
     info = _run_info(recipe, pre, out, cfg, resumed)
+    info["loaded_in_4bit"] = bool(getattr(model, "is_loaded_in_4bit", False))
     if main:
         if not resumed:
             (out / CONFIG_FILE).write_text(recipe.to_yaml(), encoding="utf-8")
