@@ -10,6 +10,7 @@ A recipe has these top-level sections (every one optional except ``model``)::
     warmup:        optional format warm-up before GRPO (WarmupSection)
     guard:         collapse guard (GuardSection)
     grpo:          any field of trl.GRPOConfig, passed through as-is
+    curriculum, dynamic_sampling: optional, see medzero.curriculum and docs/curriculum.md
 
 Unknown keys anywhere are :class:`~medzero.errors.ConfigError`s naming the file, the line and the
 nearest valid name. ``--set a.b=value`` overrides are applied to the raw YAML before validation;
@@ -27,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from medzero.curriculum import parse_sections
 from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
 from medzero.registry import did_you_mean
@@ -159,6 +161,13 @@ class Recipe:
     warmup: WarmupSection = field(default_factory=WarmupSection)
     guard: GuardSection = field(default_factory=GuardSection)
     grpo: dict[str, Any] = field(default_factory=dict)
+    curriculum: dict[str, Any] | None = field(
+        default=None,
+        metadata={"help": "Data order/mix by difficulty bin (medzero.curriculum, docs/curriculum.md)."},
+    )
+    dynamic_sampling: dict[str, Any] | None = field(
+        default=None, metadata={"help": "Zero-variance group filter, online re-grading (docs/curriculum.md)."}
+    )
     source: str | None = field(default=None, metadata={"help": "The YAML file it came from."})
 
     def grpo_kwargs(self) -> dict[str, Any]:
@@ -260,8 +269,11 @@ def recipe_from_dict(
                 ctx.unknown(f"grpo.{key}", [f"grpo.{n}" for n in fields], hint=" (see trl.GRPOConfig)")
             grpo[key] = _coerce(value, fields[key], f"grpo.{key}", ctx)
     kw["grpo"] = grpo
+    for name in ("curriculum", "dynamic_sampling"):  # checked by medzero.curriculum.parse_sections
+        kw[name] = dict(_mapping(raw[name], name, ctx)) if raw.get(name) is not None else None
     recipe = Recipe(**kw)
     _validate(recipe, ctx)
+    parse_sections(recipe, where=ctx.source)
     return recipe
 
 
