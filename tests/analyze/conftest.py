@@ -9,7 +9,7 @@ import pytest
 from medzero.analyze.synthetic import SyntheticRun, write_synthetic_run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def planted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A 40-step run: within-prompt r = 0.5 (pooled 0.75), reflection rises 5% -> 50% at step 20,
     20% of answers flip."""
@@ -18,7 +18,7 @@ def planted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return run, truth
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def planted_stats(planted_run, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, Path]:
     from medzero.analyze.pipeline import analyze_run
 

@@ -18,19 +18,28 @@ def analyze(
             help="RUN_DIR written by `medzero train`, or TRL curves only: a W&B CSV export, a TensorBoard "
             "event directory or a metrics.jsonl.",
             show_default=False,
+            metavar="RUN_DIR",
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="REPORT_DIR for report.html, report.md, stats.json, PNGs.")
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="REPORT_DIR",
+            help="REPORT_DIR for report.html, report.md, stats.json, PNGs.",
+        ),
     ],
     eval_dirs: Annotated[
         list[Path] | None,
-        typer.Option("--eval", help="A `medzero eval` output directory (repeatable)."),
+        typer.Option("--eval", metavar="OUT", help="A `medzero eval` output directory (repeatable)."),
     ] = None,
     lexicon: Annotated[
         Path | None,
         typer.Option(
-            "--lexicon", help="Reflection phrases, one per line (# comments); default: built-in list."
+            "--lexicon",
+            metavar="FILE",
+            help="Reflection phrases, one per line (# comments); default: built-in list.",
         ),
     ] = None,
     final_mode: Annotated[
