@@ -104,7 +104,8 @@ def _run_cli(model, out):
         str(out),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MEDZERO_NO_PROGRESS": "1"}
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = (out.parent / f"{out.name}.log").open("a")  # a file, not a pipe nobody reads (it could fill)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def _items(out):

@@ -138,13 +138,24 @@ def register(app: typer.Typer) -> None:
             typer.echo(diffs_to_markdown(diffs, str(out_a), str(out_b)), nl=False)
 
     @eval_app.command("benchmarks")
-    def list_benchmarks() -> None:
-        """List the registered benchmarks and the files they read inside --data-dir."""
-        from medzero.evaluate.benchmarks import BENCHMARKS
+    def list_benchmarks(
+        data_dir: Annotated[
+            Optional[Path], typer.Option(help="Also show which file each benchmark would read here.")
+        ] = None,
+    ) -> None:
+        """List the registered benchmarks: name, title, candidate files (and the one found)."""
+        from medzero.errors import DataError
+        from medzero.evaluate.benchmarks import BENCHMARKS, find_file
 
         for name in BENCHMARKS:
             b = BENCHMARKS.get(name)
             where = "bundled" if b.bundled else " | ".join(b.files)
-            typer.echo(f"{name}\t{b.title}\t{where}")
+            row = [name, b.title, where]
+            if data_dir is not None:
+                try:
+                    row.append(str(find_file(b, data_dir)))
+                except DataError:
+                    row.append("MISSING")
+            typer.echo("\t".join(row))
 
     app.add_typer(eval_app, name="eval")
