@@ -71,3 +71,30 @@ def flip_summary(first: np.ndarray, final: np.ndarray, gold: np.ndarray, step: n
         "step_flip_rate": rate.tolist(),
         "step_n": n.tolist(),
     }
+
+
+def flip_example(
+    text: str,
+    letters: Sequence[str],
+    final_mode: str = "strict",
+    think_preopened: bool = False,
+    context: int = 300,
+) -> tuple[str, list[tuple[int, int, str]]]:
+    """A flipped completion shown from ``context`` characters before its first commitment to the
+    end (the middle elided past 2 000 characters), with both answer spans marked."""
+    from medzero.extract import extract, first_commitment
+
+    fc = first_commitment(text, letters, think_preopened=think_preopened)
+    fin = extract(text, letters, mode=final_mode, think_preopened=think_preopened)
+    lo = max(0, fc.start - context) if fc.start >= 0 else 0
+    spans = [(s - lo, e - lo, name) for s, e, name in ((fc.start, fc.end, "first"), (fin.start, fin.end, "final"))
+             if s >= lo and e > s]  # fmt: skip
+    snippet, shift = text[lo:], 0
+    if lo:
+        snippet, shift = "…" + snippet, 1
+    spans = [(s + shift, e + shift, n) for s, e, n in spans]
+    if len(snippet) > 2000 and len(spans) == 2 and spans[1][0] - spans[0][1] > 1200:
+        a, b = spans[0][1] + context, spans[1][0] - context  # cut between the two answers
+        snippet = snippet[:a] + " […] " + snippet[b:]
+        spans = [spans[0], (spans[1][0] - (b - a) + 5, spans[1][1] - (b - a) + 5, "final")]
+    return snippet, spans

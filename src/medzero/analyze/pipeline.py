@@ -177,7 +177,7 @@ def analyze_completions(log: RunLog, cfg: AnalyzeConfig, lexicon: rf.Lexicon, ti
         timings["extract_s"] = secs
         out["flips"] = {"letters": "".join(letters), "final_mode": cfg.final_mode}
         out["flips"].update(fl.flip_summary(first, final, c.gold, c.step))
-        out["flips"]["examples"] = _flip_examples(c, first, final, cfg.n_examples)
+        out["flips"]["examples"] = _flip_examples(c, first, final, cfg, letters)
         if correct is None:
             correct = (final == c.gold) & (final != "")
     out["correct_from"] = (
@@ -212,14 +212,17 @@ def analyze_completions(log: RunLog, cfg: AnalyzeConfig, lexicon: rf.Lexicon, ti
     return out
 
 
-def _flip_examples(c, first: np.ndarray, final: np.ndarray, n: int) -> list[dict]:
+def _flip_examples(c, first: np.ndarray, final: np.ndarray, cfg: AnalyzeConfig, letters) -> list[dict]:
     idx = np.flatnonzero((first != "") & (final != "") & (first != final))
-    pick = idx[np.linspace(0, len(idx) - 1, min(n, len(idx))).astype(int)] if len(idx) else idx
-    return [
-        {"step": int(c.step[i]), "prompt_id": c.prompt_id[i], "line": int(c.line[i]), "first": first[i],
-         "final": final[i], "gold": c.gold[i], "text": c.text[i][-1500:]}
-        for i in pick
-    ]  # fmt: skip
+    pick = idx[np.linspace(0, len(idx) - 1, min(cfg.n_examples, len(idx))).astype(int)] if len(idx) else idx
+    out = []
+    for i in pick:
+        snippet, spans = fl.flip_example(
+            c.text[i], letters, cfg.final_mode, cfg.think_preopened, cfg.example_context
+        )
+        out.append({"step": int(c.step[i]), "prompt_id": c.prompt_id[i], "line": int(c.line[i]), "first": first[i],
+                    "final": final[i], "gold": c.gold[i], "text": snippet, "spans": spans})  # fmt: skip
+    return out
 
 
 def analyze_run(

@@ -112,8 +112,19 @@ def _reflection_blocks(s: dict, plots: dict) -> list[Block]:
     b: list[Block] = [("h2", "Reflection (\"aha\") phrases"),
                       ("p", f"{fmt(r['rate'])} of {r['completions']} completions contain a reflection phrase. {rise}")]  # fmt: skip
     b += [("img", "reflection.png", plots["reflection.png"])] if "reflection.png" in plots else []
-    rows = [[p, v["completions"], fmt(v["rate"])] for p, v in r["per_phrase"].items()]
-    b.append(("table", ["phrase", "completions", "rate"], rows))
+    found = sorted(
+        ((p, v) for p, v in r["per_phrase"].items() if v["completions"]), key=lambda pv: -pv[1]["completions"]
+    )
+    b.append(
+        (
+            "table",
+            ["phrase", "completions", "rate"],
+            [[p, v["completions"], fmt(v["rate"])] for p, v in found],
+        )
+    )
+    never = [p for p, v in r["per_phrase"].items() if not v["completions"]]
+    if never:
+        b.append(("p", "Never found: " + ", ".join(f'"{p}"' for p in never) + "."))
     acc = r.get("accuracy")
     if acc:
         rows = [[k, acc[k]["n"], _ci(acc[k], "accuracy")] for k in ("with", "without")]
@@ -140,8 +151,9 @@ def _flip_blocks(s: dict, plots: dict) -> list[Block]:
     b.append(("table", ["", *(f"final: {c}" for c in f["cells"])], rows))
     b += [("img", "flips.png", plots["flips.png"])] if "flips.png" in plots else []
     for ex in f.get("examples", []):
-        b.append(("example", f"step {ex['step']}, prompt {ex['prompt_id']}: first {ex['first']}, final "
-                             f"{ex['final']}, gold {ex['gold']} (last 1500 characters)", ex["text"], []))  # fmt: skip
+        b.append(("example", f"step {ex['step']}, prompt {ex['prompt_id']}, completions.jsonl line {ex['line']}: "
+                             f"first {ex['first']}, final {ex['final']}, gold {ex['gold']} (both marked)",
+                  ex["text"], ex["spans"]))  # fmt: skip
     return b
 
 
