@@ -202,6 +202,7 @@ def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tupl
 
 def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) a training run into ``out``; returns the final ``run_info`` dict."""
+    from medzero.curriculum import apply as apply_curriculum
     from medzero.rewards import build_reward_funcs
     from medzero.train.dataset import to_dataset
     from medzero.train.trainer import MedzeroGRPOTrainer
@@ -216,6 +217,8 @@ def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bo
     resumed = prepare_run_dir(out, resume)
     cuda = has_cuda()
     cfg = grpo_config(recipe, out, cuda)
+    # curriculum / dynamic sampling (docs/curriculum.md); checked against the rows before loading
+    trainer_cls = apply_curriculum(MedzeroGRPOTrainer, recipe, pre.rows, cfg)
     model_path = run_warmup(recipe, pre, out) if recipe.warmup.enabled else pre.model_path
     model, lora = load_model(recipe, model_path, cfg.gradient_checkpointing)
     funcs, weights = build_reward_funcs(recipe.rewards, reward_params(recipe, pre.think_preopened))
@@ -236,7 +239,7 @@ def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bo
     metrics = MetricsCallback(out / METRICS_FILE)
     guard = CollapseGuard(recipe.guard.action, recipe.guard.patience, recipe.guard.threshold)
     callbacks = [metrics, guard] + ([RichProgressCallback()] if progress else [])
-    trainer = MedzeroGRPOTrainer(
+    trainer = trainer_cls(
         model=model,
         reward_funcs=list(funcs),
         args=cfg,
