@@ -198,3 +198,13 @@ def test_extract_all_and_to_dict() -> None:
     assert isinstance(res["last"], Extraction)
     with pytest.raises(ValueError, match="unknown extraction mode"):
         extract("x", ABCD, mode="greedy")
+
+
+def test_a_list_of_answer_lines_is_a_hedge() -> None:
+    text = "Q1.\nThe answer is (A).\nThe answer is (D).\n"
+    assert extract(text, ABCD).reason == "hedge"
+    assert extract(text, ABCD, mode="last").letter == "D"  # last: the last statement, by definition
+    assert extract("Answer: B\nAnswer: B", ABCD).letter == "B"
+    assert extract("Answer: A\nAnswer: B\nAnswer: C\nAnswer: D", ABCD).reason == "hedge"
+    # a self-correction inside a paragraph is not a list
+    assert extract("The answer is A. No wait, the answer is B.", ABCD).letter == "B"

@@ -57,9 +57,9 @@ def _lone_letter(text: str, lo: int, opts: Options, from_end: bool) -> Extractio
         return None
     pattern = _lone_letter_re(letters)  # a lone letter reversed is a lone letter
     if from_end:  # the first hit in the reversed text is the last one: no full scan needed
-        n = len(text)
-        for m in pattern.finditer(text[::-1], 0, n - lo):
-            p = n - 1 - m.start()
+        last = len(text) - 1
+        for m in pattern.finditer(text[: lo - 1 if lo else None : -1]):
+            p = last - m.start()
             if not _is_word(text, p):
                 return Extraction(text[p], "lone_letter", p, p + 1)
         return None

@@ -8,6 +8,7 @@ from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
 from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_bounds
 
 _SHORT_LINE = 100  # a closing line this short may take its statement from the line above
+_STATEMENT_INDENT = 16  # "The correct answer is": a statement line starts this close to its start
 UNCLOSED_THINK = Extraction(None, reason="unclosed_think")
 
 
@@ -30,6 +31,29 @@ def tag_hedge(text: str, lo: int, a: int, res: Extraction, opts: Options) -> Ext
         if other.letter != res.letter and other.reason != "unparsed":
             return Extraction(None, "answer_tag", b, res.end, "hedge")
         b = text.find(statements.OPEN_TAG, b + 8, a)
+    return res
+
+
+def stacked_hedge(text: str, lo: int, res: Extraction, opts: Options) -> Extraction:
+    """``res``, or a hedge when the line above the one holding its letter is a short line that
+    is itself an answer statement for a different letter ("The answer is (A).\nThe answer is
+    (D).": a list of answers is not one answer)."""
+    if res.letter is None:
+        return res
+    pe = text.rfind("\n", lo, res.start)
+    while pe > lo and text[pe - 1].isspace():
+        pe -= 1
+    if pe <= lo:
+        return res
+    ps = max(text.rfind("\n", lo, pe) + 1, lo)
+    if pe - ps >= _SHORT_LINE:
+        return res
+    for st in statements.backward(text, ps, pe):
+        if st.start - ps > _STATEMENT_INDENT:
+            continue
+        other = parse_choice(text, st.content, pe, opts)
+        if other.letter is not None and other.letter != res.letter:
+            return Extraction(None, st.method, other.start, res.end, "hedge")
     return res
 
 
@@ -58,7 +82,7 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
         think_lo = lo = 0
     fast = statements.fast_tail(text, lo)
     if fast is not None and fast[0] in opts.letters:
-        return Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
+        return stacked_hedge(text, lo, Extraction(fast[0], fast[1], fast[2], fast[2] + 1), opts)
     ls, e = last_line_bounds(text, lo)
     if ls < e:
         wlo = ls
@@ -73,7 +97,7 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
             if ch.reason == "unparsed" or ch.start < ls:
                 seen = True
                 continue
-            return from_choice(ch, st.method)
+            return stacked_hedge(text, lo, from_choice(ch, st.method), opts)
         if seen:
             return Extraction(None, reason="unparsed")
     if lo > 0 and next(statements.backward(text, think_lo, lo - len(THINK_CLOSE)), None) is not None:
@@ -118,7 +142,7 @@ def final_line(text: str, opts: Options, lo: int = 0) -> Extraction | None:
     rest = text[ch.end : e].strip(" \t*_`.):]")
     if rest and not ch.by_text:
         texts = opts.texts or {}
-        want = " ".join(texts.get(ch.letter, "").lower().split()).rstrip(".")
+        want = " ".join(str(texts.get(ch.letter) or "").lower().split()).rstrip(".")
         if not want or not " ".join(rest.lower().replace("*", " ").split()).startswith(want):
             return None
     elif rest:

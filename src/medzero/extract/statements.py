@@ -21,6 +21,7 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 _TAIL_SPAN = 40
+_FIRST_WINDOW = 256
 _NEEDLES = ("nswer", "NSWER", "\\boxed{")
 # Fast path: the commonest closing statement, "... the answer is (B)." or "Answer: B" ending
 # the text, matched on the last FAST_SPAN characters only. Its result is the same as the
@@ -76,38 +77,41 @@ def fast_tail(text: str, lo: int) -> tuple[str, str, int] | None:
     return m.group(2), ("answer_colon" if m.group(1) == ":" else "answer_is"), m.start(2)
 
 
+def _hits(text: str, wlo: int, whi: int, hi: int) -> list[tuple[int, int]]:
+    """``(position, needle index)`` of every needle starting in ``[wlo, whi)`` (ending by ``hi``)."""
+    found = []
+    for k, needle in enumerate(_NEEDLES):
+        p = text.rfind(needle, wlo, min(hi, whi + len(needle) - 1))
+        while p >= 0:
+            found.append((p, k))
+            p = text.rfind(needle, wlo, p + len(needle) - 1)
+    return found
+
+
 def backward(text: str, lo: int = 0, hi: int | None = None) -> Iterator[Statement]:
-    """Statements in ``text[lo:hi]`` from the last to the first."""
+    """Statements in ``text[lo:hi]`` from the last to the first.
+
+    Scans windows of doubling size from the end, so a statement near the end costs O(its
+    distance from the end) and the whole text O(len)."""
     hi = len(text) if hi is None else hi
-    pos = [text.rfind(n, lo, hi) for n in _NEEDLES]
-    while True:
-        k = 0 if pos[0] >= pos[1] else 1
-        if pos[2] > pos[k]:
-            k = 2
-        p = pos[k]
-        if p < 0:
-            return
-        st = _at(text, p, _NEEDLES[k], lo, hi)
-        if st is not None:
-            yield st
-        pos[k] = text.rfind(_NEEDLES[k], lo, p)
+    whi, size = hi, _FIRST_WINDOW
+    while whi > lo:
+        wlo = max(lo, whi - size)
+        for p, k in sorted(_hits(text, wlo, whi, hi), reverse=True):
+            st = _at(text, p, _NEEDLES[k], lo, hi)
+            if st is not None:
+                yield st
+        whi, size = wlo, size * 2
 
 
 def forward(text: str, lo: int = 0, hi: int | None = None) -> Iterator[Statement]:
-    """Statements in ``text[lo:hi]`` from the first to the last."""
+    """Statements in ``text[lo:hi]`` from the first to the last (windows of doubling size)."""
     hi = len(text) if hi is None else hi
-    big = hi + 1
-    pos = [text.find(n, lo, hi) for n in _NEEDLES]
-    pos = [p if p >= 0 else big for p in pos]
-    while True:
-        k = 0 if pos[0] <= pos[1] else 1
-        if pos[2] < pos[k]:
-            k = 2
-        p = pos[k]
-        if p >= big:
-            return
-        st = _at(text, p, _NEEDLES[k], lo, hi)
-        if st is not None:
-            yield st
-        q = text.find(_NEEDLES[k], p + 1, hi)
-        pos[k] = q if q >= 0 else big
+    wlo, size = lo, _FIRST_WINDOW
+    while wlo < hi:
+        whi = min(hi, wlo + size)
+        for p, k in sorted(_hits(text, wlo, whi, hi)):
+            st = _at(text, p, _NEEDLES[k], lo, hi)
+            if st is not None:
+                yield st
+        wlo, size = whi, size * 2

@@ -8,6 +8,7 @@ from typing import Any
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
+_UPPER = frozenset(ALPHABET)
 TAIL_LIMIT = 600  # strict looks for a closing statement in at most this many trailing characters
 
 
@@ -58,13 +59,19 @@ class Options:
         if isinstance(options, Options):
             self.letters, self.texts = options.letters, options.texts
         elif isinstance(options, Mapping):
-            self.letters = frozenset(str(k).strip().upper() for k in options)
-            self.texts = {str(k).strip().upper(): str(v) for k, v in options.items() if v is not None}
+            self.letters = frozenset(options)
+            self.texts = options
+            if not self.letters <= _UPPER:  # keys like " b" or "b": normalise (rare, slower)
+                self.texts = {str(k).strip().upper(): v for k, v in options.items()}
+                self.letters = frozenset(self.texts)
         elif isinstance(options, str):
             self.letters, self.texts = frozenset(options.upper()), None
         else:
             seq = list(options)
-            if all(isinstance(x, str) and len(x.strip()) == 1 and x.strip().isalpha() for x in seq):
+            letters = frozenset(x for x in seq if isinstance(x, str))
+            if len(letters) == len(seq) and letters <= _UPPER:
+                self.letters, self.texts = letters, None
+            elif all(isinstance(x, str) and len(x.strip()) == 1 and x.strip().isalpha() for x in seq):
                 self.letters, self.texts = frozenset(x.strip().upper() for x in seq), None
             else:
                 self.texts = {ALPHABET[i]: str(t) for i, t in enumerate(seq[:26])}
@@ -75,7 +82,9 @@ class Options:
         if self._lowered is None:
             pairs = []
             for k, v in (self.texts or {}).items():
-                t = " ".join(v.lower().split()).rstrip(".")
+                if v is None:
+                    continue
+                t = " ".join(str(v).lower().split()).rstrip(".")
                 if t:
                     pairs.append((k, t))
             pairs.sort(key=lambda kv: -len(kv[1]))
