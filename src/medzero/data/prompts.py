@@ -1,9 +1,10 @@
 """The one place where a question becomes a prompt (training, evaluation, grading all call it).
 
-Two templates are registered:
+Three templates are registered:
 
 * ``r1zero`` (default) — the DeepSeek-R1-Zero style system prompt asking for
   ``<think> ... </think><answer> ... </answer>``, as in the seed study;
+* ``r1zero-short`` — the same tags with a one-line system prompt (the tiny model's short context);
 * ``plain`` — no system prompt, "answer with the letter of the correct option".
 
 Options are always rendered the same way for every source: one per line, ``(A) text``.
@@ -30,6 +31,7 @@ R1ZERO_SYSTEM_PROMPT = (
 )
 R1ZERO_INSTRUCTION = "Answer with the letter of the correct option inside <answer> </answer>."
 PLAIN_INSTRUCTION = "Answer with the letter of the correct option."
+R1ZERO_SHORT_SYSTEM_PROMPT = "Think inside <think> </think>, then answer inside <answer> </answer>."
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class PromptTemplate:
 TEMPLATES: Registry[PromptTemplate] = Registry("prompt template")
 TEMPLATES.register("r1zero", PromptTemplate(R1ZERO_SYSTEM_PROMPT, R1ZERO_INSTRUCTION))
 TEMPLATES.register("plain", PromptTemplate(None, PLAIN_INSTRUCTION))
+TEMPLATES.register("r1zero-short", PromptTemplate(R1ZERO_SHORT_SYSTEM_PROMPT, R1ZERO_INSTRUCTION))
 
 
 @dataclass
@@ -50,7 +53,8 @@ class PromptConfig:
     """How questions are turned into prompts. Shared by ``train``, ``eval`` and ``data grade``."""
 
     template: str = field(
-        default="r1zero", metadata={"help": "Registered template name: r1zero (think/answer tags) or plain."}
+        default="r1zero",
+        metadata={"help": "Registered template name: r1zero (think/answer tags), r1zero-short or plain."},
     )
     system_prompt: str | None = field(
         default=None, metadata={"help": "Override the template's system prompt ('' removes it)."}
