@@ -211,8 +211,9 @@ def read_completions(path: Path, log: RunLog) -> Completions:
         rw = obj.get("rewards")
         if isinstance(rw, dict):
             for name, v in rw.items():
-                col = comps.setdefault(name, [np.nan] * n)
-                col.append(_as_float(v))
+                if name not in comps:  # a component first seen now: nan for the earlier records
+                    comps[name] = [np.nan] * n
+                comps[name].append(_as_float(v))
         n += 1
         for col in comps.values():
             if len(col) < n:
