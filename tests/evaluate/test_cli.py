@@ -55,6 +55,36 @@ def test_eval_on_the_bundled_questions(noisy_model_dir, tmp_path):
     assert json.loads((out / "run.json").read_text())["config"]["backend"] == "hf"
 
 
+def test_eval_with_samples_reports_pass_and_majority(noisy_model_dir, tmp_path):
+    out = tmp_path / "out"
+    res = _eval(
+        "--model",
+        noisy_model_dir,
+        "--benchmarks",
+        "sample",
+        "--limit",
+        3,
+        "--samples",
+        3,
+        "--temperature",
+        1.0,
+        "--max-new-tokens",
+        8,
+        "--out",
+        out,
+        "--json",
+    )
+    assert res.exit_code == 0, res.output
+    sub = json.loads(res.stdout)["benchmarks"]["sample"]["subsets"][0]
+    assert set(sub["metrics"]) == {"pass@1", "maj@3", "pass@3"}
+    items = [json.loads(x) for x in (out / "items.jsonl").read_text().splitlines()]
+    assert sorted((r["id"], r["sample"]) for r in items) == sorted(
+        (q, s) for q in {r["id"] for r in items} for s in range(3)
+    )
+    p1, pk = sub["metrics"]["pass@1"]["lenient"]["estimate"], sub["metrics"]["pass@3"]["lenient"]["estimate"]
+    assert p1 <= pk
+
+
 @pytest.mark.slow
 def test_eval_on_a_slice_of_each_real_benchmark(noisy_model_dir, shared_data, tmp_path):
     out = tmp_path / "out"
