@@ -39,6 +39,7 @@ def test_records_follow_the_items_contract_and_use_the_extractor():
     assert res.records[0]["correct"]["strict"] is True
     assert rec["prompt_hash"] == prompt_hash(build_messages(qs[1], PromptConfig()))
     assert rec["meta"]["question_key"] == question_key(qs[1])
+    assert rec["lenient_first"]["letter"] == "A"  # HuatuoGPT-o1's first candidate
 
 
 @pytest.mark.parametrize(

@@ -94,3 +94,16 @@ def test_written_files_agree(tmp_path):
     assert "| MedQA-USMLE | all | 8 | accuracy | 75.0 [" in md
     assert "| HuatuoGPT-o1-7B | published, lenient | 63.57 | 71.56 |" in md
     assert "| this run | ours, strict | — | 75.00 (n=8) |" in md
+
+
+def test_huatuo_rule_takes_the_better_of_first_and_last_lenient_candidates():
+    records = [rec("gpqa_med", str(i), i == 0, question_key=str(i)) for i in range(4)]  # last: 1/4
+    for i, r in enumerate(records):
+        r["lenient_first"] = {"letter": "A" if i < 3 else "B"}  # first: 3/4 (gold is A)
+    s = _summarize(records)
+    assert s.benchmarks["gpqa_med"].huatuo_rule == 0.75
+    assert "| this run | ours, HuatuoGPT-o1 rule (max of first/last lenient) | — | — | — | — | 75.00 |" in (
+        to_markdown(s)
+    )
+    del records[0]["lenient_first"]  # an items file written before the field existed
+    assert _summarize(records).benchmarks["gpqa_med"].huatuo_rule is None

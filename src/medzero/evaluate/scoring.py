@@ -45,21 +45,24 @@ def item_key(record: dict[str, Any]) -> ItemKey:
     return (record["benchmark"], str(record["id"]), int(record["sample"]), record["prompt_hash"])
 
 
-def score_output(mcq: MCQ, text: str, think_preopened: bool = False) -> tuple[dict, dict]:
-    """``(extraction, correct)``: per mode, the extraction as a dict and whether it is the gold letter."""
-    from medzero.extract import extract_all
+def score_output(mcq: MCQ, text: str, think_preopened: bool = False) -> tuple[dict, dict, dict]:
+    """``(extraction, correct, lenient_first)``: per mode, the extraction as a dict and whether it
+    is the gold letter; plus HuatuoGPT-o1's *first* lenient candidate (its published accuracy is
+    the better of the firsts' and the lasts' accuracy over a benchmark; ``lenient`` is the last)."""
+    from medzero.extract import extract_all, lenient_candidates
 
     found = extract_all(text, mcq.options, think_preopened=think_preopened)
     extraction = {mode: ex.to_dict() for mode, ex in found.items()}
     correct = {mode: ex.letter == mcq.answer for mode, ex in found.items()}
-    return extraction, correct
+    first, _ = lenient_candidates(text, mcq.options)
+    return extraction, correct, first.to_dict()
 
 
 def item_record(
     benchmark: str, mcq: MCQ, sample: int, phash: str, gen: Generation, think_preopened: bool = False
 ) -> dict[str, Any]:
     """One ``items.jsonl`` line."""
-    extraction, correct = score_output(mcq, gen.text, think_preopened)
+    extraction, correct, lenient_first = score_output(mcq, gen.text, think_preopened)
     return {
         "benchmark": benchmark,
         "id": mcq.id,
@@ -72,6 +75,7 @@ def item_record(
         "prompt_tokens": gen.prompt_tokens,
         "completion_tokens": gen.completion_tokens,
         "finish_reason": gen.finish_reason,
+        "lenient_first": lenient_first,
         "meta": {**mcq.meta, "source": mcq.source, "question_key": question_key(mcq)},
     }
 
