@@ -106,14 +106,16 @@ def plot_scatter(stats: dict, path: Path) -> bool:
         ax.plot(xs, slope * xs + icpt, "--", color="tab:blue", label="least-squares line")
     r = stats["reward_length"]["overall"]["pearson"]
     ax.legend(fontsize=8)
-    title = f"Reward vs. completion length (Pearson r = {r['r']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}])"
+    title = "Reward vs. completion length (Pearson r undefined: a constant variable)"
+    if r["r"] is not None and np.isfinite(r["r"]):
+        title = f"Reward vs. completion length (Pearson r = {r['r']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}])"
     return _finish(fig, ax, path, title, f"completion length ({stats.get('length_unit', 'tokens')})",
                    "reward (reward units, jittered)")  # fmt: skip
 
 
 def plot_correlation(stats: dict, path: Path) -> bool:
     ps = (stats.get("reward_length") or {}).get("per_step")
-    if not ps or not ps["step"]:
+    if not ps or not np.isfinite(_arr(ps["pearson"])).any():
         return False
     s = _arr(ps["step"])
     plt = _plt()
@@ -181,13 +183,22 @@ def plot_eval_length(stats: dict, path: Path) -> bool:
         return False
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for e in evs:
+    from medzero.analyze.evalout import length_bucket_labels
+
+    order = {lab: i for i, lab in enumerate(length_bucket_labels())}  # one x position per bucket
+    used: set[int] = set()
+    for k, e in enumerate(evs):
         b = e["by_length"]
-        x = np.arange(len(b))
+        x = np.array([order[r["bucket"]] for r in b]) + 0.08 * (k - (len(evs) - 1) / 2)  # dodge
+        used |= {order[r["bucket"]] for r in b}
         acc = _arr([r["accuracy"] for r in b])
-        err = np.vstack([acc - _arr([r["lo"] for r in b]), _arr([r["hi"] for r in b]) - acc])
+        err = np.clip(
+            np.vstack([acc - _arr([r["lo"] for r in b]), _arr([r["hi"] for r in b]) - acc]), 0, None
+        )
         ax.errorbar(x, acc, yerr=err, marker="o", capsize=3, label=Path(e["path"]).name)
-        ax.set_xticks(x, [r["bucket"] for r in b], rotation=30, fontsize=8)
+    ticks = sorted(used)
+    labels = list(order)
+    ax.set_xticks(ticks, [labels[t] for t in ticks], rotation=30, fontsize=8)
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=8)
     return _finish(fig, ax, path, "Eval accuracy by output length (95% Wilson CI)",

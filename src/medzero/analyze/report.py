@@ -115,13 +115,9 @@ def _reflection_blocks(s: dict, plots: dict) -> list[Block]:
     found = sorted(
         ((p, v) for p, v in r["per_phrase"].items() if v["completions"]), key=lambda pv: -pv[1]["completions"]
     )
-    b.append(
-        (
-            "table",
-            ["phrase", "completions", "rate"],
-            [[p, v["completions"], fmt(v["rate"])] for p, v in found],
-        )
-    )
+    if found:
+        rows = [[p, v["completions"], fmt(v["rate"])] for p, v in found]
+        b.append(("table", ["phrase", "completions", "rate"], rows))
     never = [p for p, v in r["per_phrase"].items() if not v["completions"]]
     if never:
         b.append(("p", "Never found: " + ", ".join(f'"{p}"' for p in never) + "."))

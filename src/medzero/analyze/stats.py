@@ -267,7 +267,9 @@ def proportion_ci(k, n, conf: float = 0.95):
         den = 1 + z * z / n
         centre = (p + z * z / (2 * n)) / den
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
+    lo = np.where(k <= 0, 0.0, np.clip(centre - half, 0, 1))  # exact ends, no -1e-17 round-off
+    hi = np.where(k >= n, 1.0, np.clip(centre + half, 0, 1))
+    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
 
 
 def format_balance(acc: np.ndarray, fmt: np.ndarray, step: np.ndarray) -> dict:
