@@ -17,6 +17,7 @@ from typing import NamedTuple
 from medzero.extract.text import Options
 
 WINDOW = 200  # characters after a statement in which its choice must appear
+_TEXT_SPAN = 300  # option texts are compared on at most this many characters
 
 # Markup and filler words allowed between a statement and its choice ("**Answer:** Option (B)").
 _PREFIX = re.compile(
@@ -109,7 +110,7 @@ def _text_at(text: str, j: int, end: int, opts: Options, only: str | None = None
     pairs = opts.lowered()
     if not pairs:
         return None
-    longest = len(pairs[0][1])
+    longest = min(len(pairs[0][1]), _TEXT_SPAN)
     raw = text[j : min(len(text), j + longest + 40)]
     span = " ".join(raw.lower().replace("*", " ").split())
     for letter, t in pairs:

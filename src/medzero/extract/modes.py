@@ -5,7 +5,7 @@ from __future__ import annotations
 from medzero.extract import statements
 from medzero.extract.choice import Choice, parse_choice
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
-from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_bounds
+from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_bounds, rstrip_end
 
 _SHORT_LINE = 100  # a closing line this short may take its statement from the line above
 _STATEMENT_INDENT = 16  # "The correct answer is": a statement line starts this close to its start
@@ -26,7 +26,7 @@ def tag_hedge(text: str, lo: int, a: int, res: Extraction, opts: Options) -> Ext
         return res
     b = text.find(statements.OPEN_TAG, lo, a)
     while b >= 0:
-        c = text.find(statements.CLOSE_TAG, b + 8, a)
+        c = text.find(statements.CLOSE_TAG, b + 8, min(a, b + 8 + statements.TAG_SPAN))
         other = parse_choice(text, b + 8, c if c >= 0 else a, opts)
         if other.letter != res.letter and other.reason != "unparsed":
             return Extraction(None, "answer_tag", b, res.end, "hedge")
@@ -40,9 +40,7 @@ def stacked_hedge(text: str, lo: int, res: Extraction, opts: Options) -> Extract
     (D).": a list of answers is not one answer)."""
     if res.letter is None:
         return res
-    pe = text.rfind("\n", lo, res.start)
-    while pe > lo and text[pe - 1].isspace():
-        pe -= 1
+    pe = rstrip_end(text, lo, text.rfind("\n", lo, res.start))
     if pe <= lo:
         return res
     ps = max(text.rfind("\n", lo, pe) + 1, lo)
@@ -87,9 +85,7 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
     if ls < e:
         wlo = ls
         if e - ls < _SHORT_LINE and ls > lo:
-            pe = ls - 1
-            while pe > lo and text[pe - 1].isspace():
-                pe -= 1
+            pe = rstrip_end(text, lo, ls - 1)
             wlo = max(text.rfind("\n", lo, pe) + 1, lo)
         seen = False
         for st in statements.backward(text, wlo, e):
@@ -129,11 +125,10 @@ def last(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
 def final_line(text: str, opts: Options, lo: int = 0) -> Extraction | None:
     """A last non-blank line that is nothing but a choice (markup allowed), or None."""
     ls, e = last_line_bounds(text, lo)
-    while ls < e and text.startswith("</", ls):  # "</answer>" or "</think>" on a line of its own
-        nl = text.rfind("\n", lo, ls)
-        if nl < 0:
-            return None
-        ls, e = last_line_bounds(text[:nl], lo)
+    for _ in range(2):  # skip "</answer>" or "</think>" lines at the end
+        if not text.startswith("</", ls) or ls <= lo:
+            break
+        ls, e = last_line_bounds(text, lo, ls - 1)
     if ls >= e:
         return None
     ch = parse_choice(text, ls, e, opts)

@@ -21,6 +21,7 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 _TAIL_SPAN = 40
+TAG_SPAN = 2000  # an <answer> tag's closing tag is looked for this far (keeps scans linear)
 _FIRST_WINDOW = 256
 _NEEDLES = ("nswer", "NSWER", "\\boxed{")
 # Fast path: the commonest closing statement, "... the answer is (B)." or "Answer: B" ending
@@ -48,9 +49,9 @@ def _at(text: str, p: int, needle: str, lo: int, hi: int) -> Statement | None:
     before = text[a - 1] if a > lo else ""
     if before == "<":
         if text.startswith(">", p + 5):
-            close = text.find(CLOSE_TAG, p + 6, hi)
-            if close < 0:
-                return Statement("answer_tag", a - 1, p + 6, hi, closed=False)
+            close = text.find(CLOSE_TAG, p + 6, min(hi, p + 6 + TAG_SPAN))
+            if close < 0:  # unclosed, or content too long to be one choice
+                return Statement("answer_tag", a - 1, p + 6, min(hi, p + 6 + TAG_SPAN), closed=False)
             return Statement("answer_tag", a - 1, p + 6, close)
         return None
     if before == "/" or before.isalnum():

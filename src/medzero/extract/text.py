@@ -112,11 +112,16 @@ def answer_region(text: str, think_preopened: bool) -> tuple[int, int, bool]:
     return 0, 0, False
 
 
-def last_line_bounds(text: str, lo: int) -> tuple[int, int]:
-    """``(start, end)`` of the last non-blank line of ``text[lo:]`` (end excludes trailing
+def rstrip_end(text: str, lo: int, e: int) -> int:
+    """The end of ``text[lo:e]`` without its trailing whitespace (C-speed on long runs)."""
+    if e <= lo or not text[e - 1].isspace():
+        return e
+    return lo + len(text[lo:e].rstrip())
+
+
+def last_line_bounds(text: str, lo: int, hi: int | None = None) -> tuple[int, int]:
+    """``(start, end)`` of the last non-blank line of ``text[lo:hi]`` (end excludes trailing
     whitespace); ``(end, end)`` when the region is blank. At most :data:`TAIL_LIMIT` chars."""
-    e = len(text)
-    while e > lo and text[e - 1].isspace():
-        e -= 1
+    e = rstrip_end(text, lo, len(text) if hi is None else hi)
     s = text.rfind("\n", lo, e) + 1
     return max(s, lo, e - TAIL_LIMIT), e
