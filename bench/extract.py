@@ -133,6 +133,72 @@ def main(rounds: int = 7) -> dict[str, Any]:
     return results
 
 
+def _graded_sets() -> dict[str, list[tuple[str, dict[str, str], str | None, str]]]:
+    """Real outputs with (text, options, grader's pred or None, gold letter)."""
+    sets: dict[str, list[tuple[str, dict[str, str], str | None, str]]] = {}
+    for name, file, field in [
+        (
+            "mmlu_pro_llama",
+            "model_outputs_Meta-Llama-3_1-8B-Instruct_5shots.health_biology.json",
+            "generated_text",
+        ),
+        ("mmlu_pro_gemini", "model_outputs_gemini-1.5-pro-002_5shots.health_biology.json", "model_outputs"),
+    ]:
+        path = DATA / "mmlu_pro" / file
+        if path.is_file():
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            sets[name] = [
+                (r[field], dict(zip(LETTERS, r["options"], strict=False)), r["pred"], r["answer"])
+                for r in rows
+            ]
+    path = DATA / "huatuogpt_o1" / "demo_data.json"
+    if path.is_file():
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        sets["huatuo_demo"] = [
+            (t, r["options"], None, r["answer_idx"]) for (t, _), r in zip(_huatuo_demo(), rows, strict=True)
+        ]
+    return sets
+
+
+def agreement() -> dict[str, Any]:
+    """Per real set and mode: agreement with the grader's ``pred`` (MMLU-Pro only), share with
+    no answer, accuracy against the gold letter; plus the grader's own accuracy."""
+    out: dict[str, Any] = {}
+    for name, items in _graded_sets().items():
+        n = len(items)
+        row: dict[str, Any] = {"n": n}
+        if items[0][2] is not None:
+            row["pred_accuracy"] = round(sum(p == g for _, _, p, g in items) / n, 4)
+        for mode in MODES:
+            letters = [extract(t, o, mode).letter for t, o, _, _ in items]
+            if items[0][2] is not None:
+                row[f"{mode}_agree"] = sum(x == p for x, (_, _, p, _) in zip(letters, items, strict=True))
+            row[f"{mode}_none"] = sum(x is None for x in letters)
+            row[f"{mode}_accuracy"] = round(
+                sum(x == g for x, (*_, g) in zip(letters, items, strict=True)) / n, 4
+            )
+        out[name] = row
+    return out
+
+
+def agreement_markdown(res: dict[str, Any]) -> str:
+    lines = [
+        "| set | n | mode | agrees with grader's pred | no answer | accuracy (grader's) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in res.items():
+        for mode in MODES:
+            agree = (
+                f"{r[f'{mode}_agree']} ({r[f'{mode}_agree'] / r['n']:.1%})" if f"{mode}_agree" in r else "–"
+            )
+            grader = f" ({r['pred_accuracy']:.1%})" if "pred_accuracy" in r else ""
+            lines.append(
+                f"| {name} | {r['n']} | {mode} | {agree} | {r[f'{mode}_none']} ({r[f'{mode}_none'] / r['n']:.1%}) "
+                f"| {r[f'{mode}_accuracy']:.1%}{grader} |"
+            )
+    return "\n".join(lines)
+
+
 def to_markdown(results: dict[str, Any]) -> str:
     head = "| set | n | naive /s | strict /s | last /s | lenient /s | strict ÷ naive speed | lenient ÷ strict time |"
     lines = [head, "|" + "---|" * 8]
@@ -147,5 +213,9 @@ def to_markdown(results: dict[str, Any]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="timing rounds; the best one counts")
+    parser.add_argument("--agreement", action="store_true", help="also print agreement on the real outputs")
     args = parser.parse_args()
     print(to_markdown(main(args.rounds)))
+    if args.agreement:
+        print()
+        print(agreement_markdown(agreement()))
