@@ -37,7 +37,14 @@ class Preflight:
 
 
 def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    """Number of training processes from the launcher's environment (torchrun/accelerate/MPI).
+
+    Read from the environment on purpose: creating accelerate's ``PartialState`` here would fix
+    the distributed set-up before ``GRPOConfig(use_cpu=...)`` can choose it."""
+    for key in ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"):
+        if os.environ.get(key):
+            return int(os.environ[key])
+    return 1
 
 
 def has_cuda() -> bool:

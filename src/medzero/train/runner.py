@@ -58,7 +58,7 @@ def last_checkpoint(out: Path) -> tuple[Path, int] | None:
     return best
 
 
-def prepare_run_dir(out: Path, resume: bool) -> tuple[Path, int] | None:
+def prepare_run_dir(out: Path, resume: bool, main: bool = True) -> tuple[Path, int] | None:
     """Refuse to mix runs; on resume drop log lines newer than the checkpoint (exactly-once)."""
     if not resume:
         if (out / METRICS_FILE).exists() or any(out.glob("checkpoint-*")):
@@ -67,18 +67,14 @@ def prepare_run_dir(out: Path, resume: bool) -> tuple[Path, int] | None:
     ckpt = last_checkpoint(out)
     if ckpt is None:
         raise ConfigError(f"--resume: no checkpoint-* with trainer_state.json in {out}")
-    from accelerate import PartialState
-
-    if PartialState().is_main_process:
+    if main:
         for name in (METRICS_FILE, COMPLETIONS_FILE):
             truncate_after_step(out / name, ckpt[1])
     return ckpt
 
 
-def run_warmup(recipe: Recipe, pre: Preflight, out: Path) -> str:
+def run_warmup(recipe: Recipe, pre: Preflight, out: Path, cfg: Any) -> str:
     """Run the format warm-up once (rank 0 first; the others and resumed runs reuse its output)."""
-    from accelerate import PartialState
-
     from medzero.train.warmup import run_format_warmup
 
     allowed = [n for n in inspect.signature(run_format_warmup).parameters if n not in _WARMUP_OWN_ARGS]
@@ -86,7 +82,7 @@ def run_warmup(recipe: Recipe, pre: Preflight, out: Path) -> str:
         if key not in allowed:
             raise ConfigError(f'unknown key "warmup.params.{key}".{did_you_mean(key, allowed)}')
     target = out / WARMUP_DIR
-    with PartialState().main_process_first():
+    with cfg.main_process_first(desc="format warm-up"):
         if not (target / "config.json").is_file():
             console.print(f"format warm-up -> {target}")
             run_format_warmup(
@@ -213,18 +209,19 @@ def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bo
     if not pre.ok:
         raise ConfigError(f"{len(errors(pre.findings))} fatal check(s) failed; nothing was loaded")
     console.print(pre.report.describe())
-    out.mkdir(parents=True, exist_ok=True)
-    resumed = prepare_run_dir(out, resume)
-    cuda = has_cuda()
-    cfg = grpo_config(recipe, out, cuda)
+    # GRPOConfig sets up the (possibly multi-process) accelerate state: nothing may touch it before.
+    cfg = grpo_config(recipe, out, has_cuda())
+    main = cfg.process_index == 0
+    with cfg.main_process_first(desc="run directory"):
+        out.mkdir(parents=True, exist_ok=True)
+        resumed = prepare_run_dir(out, resume, main)
     # curriculum / dynamic sampling (docs/curriculum.md); checked against the rows before loading
     trainer_cls = apply_curriculum(MedzeroGRPOTrainer, recipe, pre.rows, cfg)
-    model_path = run_warmup(recipe, pre, out) if recipe.warmup.enabled else pre.model_path
+    model_path = run_warmup(recipe, pre, out, cfg) if recipe.warmup.enabled else pre.model_path
     model, lora = load_model(recipe, model_path, cfg.gradient_checkpointing)
     funcs, weights = build_reward_funcs(recipe.rewards, reward_params(recipe, pre.think_preopened))
     cfg.reward_weights = list(weights)
 
-    main = cfg.process_index == 0
     info = _run_info(recipe, pre, out, cfg, resumed)
     info["loaded_in_4bit"] = bool(getattr(model, "is_loaded_in_4bit", False))
     if main:
