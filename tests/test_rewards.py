@@ -144,6 +144,8 @@ def test_build_reward_funcs_params_and_pickling() -> None:
         build_reward_funcs({"format": 1.0}, {"format": {"varient": "soft"}})
     with pytest.raises(ConfigError, match="not among the rewards"):
         build_reward_funcs({"format": 1.0}, {"accuracy": {"text_credit": 0.5}})
+    with pytest.raises(ConfigError, match="set max_completion_length"):
+        build_reward_funcs({"accuracy": 1.0, "overlong": 0.5})
     with pytest.raises(ConfigError, match="cache_length must be"):
         build_reward_funcs({"overlong": 1.0}, {"overlong": {"max_completion_length": 10, "cache_length": 50}})
 

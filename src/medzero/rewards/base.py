@@ -33,6 +33,7 @@ class RewardFn:
 
     name: ClassVar[str] = ""
     uses_answer: ClassVar[bool] = False  # True when the value depends on the gold answer
+    required: ClassVar[tuple[str, ...]] = ()  # parameters a recipe must set (no usable default)
 
     def __post_init__(self) -> None:
         self.__name__ = self.name

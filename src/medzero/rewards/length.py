@@ -21,6 +21,7 @@ class Overlong(RewardFn):
     """
 
     name = "overlong"
+    required = ("max_completion_length",)
     max_completion_length: int | None = field(
         default=None, metadata={"help": "the trainer's max_completion_length (required), in `unit`"}
     )

@@ -26,6 +26,9 @@ def make_reward(name: str, params: dict[str, Any] | None = None) -> RewardFn:
                 f'reward "{name}": unknown parameter "{key}".{did_you_mean(key, allowed)} '
                 f"Available: {', '.join(allowed) or '(none)'}"
             )
+    missing = [key for key in proto.required if params.get(key) is None]
+    if missing:
+        raise ConfigError(f'reward "{name}": set {", ".join(missing)} in its parameters (no default)')
     try:
         return type(proto)(**params)
     except (TypeError, ValueError) as exc:
