@@ -3,8 +3,9 @@
 Run standalone: ``.venv/bin/python bench/extract.py [--rounds N]``. Uses the real MMLU-Pro
 outputs and HuatuoGPT-o1 demo traces under ../shared/data (or $MEDZERO_SHARED_DATA) when present,
 and always a synthetic R1-style set (``<think>...</think><answer>X</answer>``). Every method
-runs on the same inputs in the same process, interleaved over rounds; the best round counts
-(the least disturbed by other processes). Prints a Markdown table; :func:`main` returns the
+runs on the same inputs in the same process, interleaved over rounds, timed in CPU time of this
+(single-threaded) process, so the rates are per core; the best round counts (the least disturbed
+by other processes). Prints a Markdown table; :func:`main` returns the
 numbers as a dict (for a bench runner).
 """
 
@@ -111,10 +112,10 @@ def time_methods(items: list[Item], rounds: int) -> dict[str, float]:
     best = dict.fromkeys(methods, float("inf"))
     for _ in range(rounds):
         for name, fn in methods.items():
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             for text, opts in items:
                 fn(text, opts)
-            best[name] = min(best[name], time.perf_counter() - t0)
+            best[name] = min(best[name], time.process_time() - t0)
     return {name: len(items) / t for name, t in best.items()}
 
 

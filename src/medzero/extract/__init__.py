@@ -51,7 +51,8 @@ def extract(
     fn = _FUNCS.get(mode)
     if fn is None:
         raise ValueError(f"unknown extraction mode {mode!r}; expected one of {', '.join(MODES)}")
-    return fn(completion_text(completion), Options(options), think_preopened)
+    text = completion if type(completion) is str else completion_text(completion)
+    return fn(text, options if type(options) is Options else Options(options), think_preopened)
 
 
 def extract_all(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from medzero.extract import statements
 from medzero.extract.choice import Choice, parse_choice
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
+from medzero.extract.statements import CLOSE_TAG, OPEN_TAG, TAG_SPAN, fast_tail
 from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_bounds, rstrip_end
 
 _SHORT_LINE = 100  # a closing line this short may take its statement from the line above
@@ -24,13 +25,13 @@ def tag_hedge(text: str, lo: int, a: int, res: Extraction, opts: Options) -> Ext
     ``text[lo:a]`` names a different choice: two different answers are never one answer."""
     if res.letter is None:
         return res
-    b = text.find(statements.OPEN_TAG, lo, a)
+    b = text.find(OPEN_TAG, lo, a)
     while b >= 0:
-        c = text.find(statements.CLOSE_TAG, b + 8, min(a, b + 8 + statements.TAG_SPAN))
+        c = text.find(CLOSE_TAG, b + 8, min(a, b + 8 + TAG_SPAN))
         other = parse_choice(text, b + 8, c if c >= 0 else a, opts)
         if other.letter != res.letter and other.reason != "unparsed":
             return Extraction(None, "answer_tag", b, res.end, "hedge")
-        b = text.find(statements.OPEN_TAG, b + 8, a)
+        b = text.find(OPEN_TAG, b + 8, a)
     return res
 
 
@@ -65,12 +66,12 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
         think_lo, lo, unclosed = answer_region(text, think_preopened)
         if unclosed:
             return UNCLOSED_THINK
-        a = text.rfind(statements.OPEN_TAG, lo)
+        a = text.rfind(OPEN_TAG, lo)
         if a >= 0:
-            close = text.find(statements.CLOSE_TAG, a + 8)
+            close = text.find(CLOSE_TAG, a + 8)
             if close < 0:
                 return Extraction(None, "answer_tag", a, len(text), "truncated")
-            if close == a + 9 and text[a + 8] in opts.letters and text.find(statements.OPEN_TAG, lo, a) < 0:
+            if close == a + 9 and text[a + 8] in opts.letters and text.find(OPEN_TAG, lo, a) < 0:
                 return Extraction(text[a + 8], "answer_tag", a + 8, a + 9)  # fast path: <answer>B</answer>
             res = from_choice(parse_choice(text, a + 8, close, opts), "answer_tag")
             return tag_hedge(text, lo, a, res, opts)
@@ -78,9 +79,10 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
         return UNCLOSED_THINK
     else:
         think_lo = lo = 0
-    fast = statements.fast_tail(text, lo)
+    fast = fast_tail(text, lo)
     if fast is not None and fast[0] in opts.letters:
-        return stacked_hedge(text, lo, Extraction(fast[0], fast[1], fast[2], fast[2] + 1), opts)
+        res = Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
+        return res if text.find("\n", lo, fast[2]) < 0 else stacked_hedge(text, lo, res, opts)
     ls, e = last_line_bounds(text, lo)
     if ls < e:
         wlo = ls
@@ -106,7 +108,7 @@ def last(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
     line that is only a choice ("B", "**(B)**", "B. <that option's text>")."""
     if not text or text.isspace():
         return EMPTY
-    fast = statements.fast_tail(text, 0)
+    fast = fast_tail(text, 0)
     if fast is not None and fast[0] in opts.letters:
         return Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
     seen: Extraction | None = None

@@ -56,7 +56,13 @@ class Options:
 
     def __init__(self, options: Any):
         self._lowered: list[tuple[str, str]] | None = None
-        if isinstance(options, Options):
+        if type(options) is dict:  # the common case, checked first (ABC isinstance is slow)
+            self.letters = frozenset(options)
+            self.texts = options
+            if not self.letters <= _UPPER:
+                self.texts = {str(k).strip().upper(): v for k, v in options.items()}
+                self.letters = frozenset(self.texts)
+        elif isinstance(options, Options):
             self.letters, self.texts = options.letters, options.texts
         elif isinstance(options, Mapping):
             self.letters = frozenset(options)
