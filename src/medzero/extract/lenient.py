@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from medzero.extract import statements
 from medzero.extract.choice import parse_choice
-from medzero.extract.modes import from_choice, tag_hedge
+from medzero.extract.modes import closing_tag, from_choice, tag_hedge
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
 from medzero.extract.text import THINK_CLOSE, Options
 
@@ -104,9 +104,13 @@ def lenient(text: str, opts: Options, think_preopened: bool = False, from_end: b
     if not text or text.isspace():
         return EMPTY
     lo = region_start(text)
-    fast = statements.fast_tail(text, lo) if from_end else None
-    if fast is not None and fast[0] in opts.letters:
-        return Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
+    if from_end:
+        fast = statements.fast_tail(text, lo)
+        if fast is not None and fast[0] in opts.letters:
+            return Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
+        tag = closing_tag(text, lo, lo, opts) if "<" in text else None
+        if tag is not None:
+            return tag
     found = statements.backward(text, lo) if from_end else statements.forward(text, lo)
     for st in found:
         ch = parse_choice(text, st.content, st.bound, opts)

@@ -103,6 +103,23 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
     return NO_ANSWER
 
 
+def closing_tag(text: str, lo: int, hedge_lo: int, opts: Options) -> Extraction | None:
+    """Fast path for texts that end with ``</answer>``: the tag is then the last statement
+    (unless its content holds another statement word; None sends the caller to the full scan)."""
+    e = rstrip_end(text, lo, len(text))
+    close = e - len(CLOSE_TAG)
+    if close < lo or not text.startswith(CLOSE_TAG, close):
+        return None
+    a = text.rfind(OPEN_TAG, max(lo, close - TAG_SPAN), close)
+    if a < 0:
+        return None
+    content = text[a + len(OPEN_TAG) : close]
+    if "nswer" in content or "NSWER" in content or "\\boxed{" in content or "<" in content:
+        return None
+    res = from_choice(parse_choice(text, a + len(OPEN_TAG), close, opts), "answer_tag")
+    return None if res.reason == "unparsed" else tag_hedge(text, hedge_lo, a, res, opts)
+
+
 def last(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
     """The last explicit answer statement anywhere (thinking included); failing that, a closing
     line that is only a choice ("B", "**(B)**", "B. <that option's text>")."""
@@ -113,6 +130,9 @@ def last(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
         return Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
     seen: Extraction | None = None
     lo = answer_region(text, think_preopened)[1] if "<" in text else 0
+    tag = closing_tag(text, 0, lo, opts) if lo else None
+    if tag is not None:
+        return tag
     for st in statements.backward(text):
         ch = parse_choice(text, st.content, st.bound, opts)
         if ch.reason == "unparsed":
