@@ -8,6 +8,7 @@ from medzero.evaluate.benchmarks import (
     load_benchmark,
 )
 from medzero.evaluate.exclusions import Exclusions
+from medzero.evaluate.scoring import question_key
 
 
 def test_registry_has_the_seed_six_and_suggests_names():
@@ -52,6 +53,8 @@ def test_the_six_benchmarks_load_from_shared_data(shared_data):
         "gpqa_med": 390,
         "medxpertqa": 2450,
     }
+    gpqa = load_benchmark(get_benchmark("gpqa_med"), shared_data).records
+    assert len({question_key(q) for q in gpqa}) == 78  # 390 rows = 78 questions x 5
     pubmed = load_benchmark(get_benchmark("pubmedqa"), shared_data).records
     assert sum(bool(q.meta.get("official_test")) for q in pubmed) == 500
 

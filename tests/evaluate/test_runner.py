@@ -6,6 +6,7 @@ from tests.evaluate.conftest import ScriptedBackend
 from medzero.errors import ConfigError
 from medzero.evaluate.config import EvalConfig
 from medzero.evaluate.runner import evaluate, read_items
+from medzero.evaluate.scoring import BackendFailure
 
 
 def _cfg(out, question_file, **kw):
@@ -54,6 +55,14 @@ def test_other_output_changing_settings_are_refused(tmp_path, question_file):
     evaluate(_cfg(out, question_file, limit=2), backend=ScriptedBackend())
     with pytest.raises(ConfigError, match=r"template: 'r1zero' -> 'plain'.*new --out"):
         evaluate(_cfg(out, question_file, limit=2, template="plain"), backend=ScriptedBackend())
+
+
+def test_settings_can_change_while_nothing_is_scored(tmp_path, question_file):
+    out = tmp_path / "out"
+    with pytest.raises(BackendFailure, match="server unreachable"):
+        evaluate(_cfg(out, question_file, limit=2), backend=ScriptedBackend(raise_all=True))
+    evaluate(_cfg(out, question_file, limit=2, template="plain"), backend=ScriptedBackend())
+    assert len(read_items(out / "items.jsonl")) == 2
 
 
 def test_backend_errors_are_recorded_and_retried_by_the_next_run(tmp_path, question_file):

@@ -53,6 +53,9 @@ def _check_run_json(cfg: EvalConfig, out: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     previous = read_json(path)
+    items = out / ITEMS
+    if not items.exists() or items.stat().st_size == 0:
+        return previous  # nothing scored yet (e.g. a first run that failed to load the model)
     old = previous.get("identity") or {}
     diff = {k: (old.get(k), v) for k, v in cfg.identity().items() if k in old and old[k] != v}
     if diff:
