@@ -91,6 +91,8 @@ def test_exclude_ids_are_left_out_and_counted(tmp_path, question_file):
 def test_config_errors_are_clear():
     with pytest.raises(ConfigError, match="temperature"):
         EvalConfig(model="m", out="o", samples=4)
+    with pytest.raises(ConfigError, match="dtype must be one of auto, float32"):
+        EvalConfig(model="m", out="o", dtype="fp8")
     with pytest.raises(ConfigError, match="base_url"):
         EvalConfig(model="m", out="o", backend="openai")
     assert EvalConfig(model="m", out="o", benchmarks="medqa, gpqa_med").benchmarks == ["medqa", "gpqa_med"]

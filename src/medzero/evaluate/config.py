@@ -60,6 +60,13 @@ class EvalConfig:
             self.benchmarks = [b.strip() for b in self.benchmarks.split(",") if b.strip()]
         if not self.benchmarks:
             raise ConfigError("benchmarks: give at least one benchmark name")
+        for name, allowed in (
+            ("backend", ("hf", "vllm", "openai")),
+            ("template", ("r1zero", "plain")),
+            ("dtype", ("auto", "float32", "bfloat16", "float16")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.samples < 1:
             raise ConfigError(f"samples must be >= 1, got {self.samples}")
         if self.samples > 1 and self.temperature <= 0:
