@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from medzero.data.prompts import TEMPLATES
 from medzero.errors import ConfigError
+from medzero.evaluate.backends import BACKENDS
 from medzero.evaluate.benchmarks import SEED_BENCHMARKS
 
 
@@ -61,8 +63,8 @@ class EvalConfig:
         if not self.benchmarks:
             raise ConfigError("benchmarks: give at least one benchmark name")
         for name, allowed in (
-            ("backend", ("hf", "vllm", "openai")),
-            ("template", ("r1zero", "plain")),
+            ("backend", tuple(BACKENDS.names())),
+            ("template", tuple(TEMPLATES.names())),
             ("dtype", ("auto", "float32", "bfloat16", "float16")),
         ):
             if getattr(self, name) not in allowed:
