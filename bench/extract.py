@@ -218,5 +218,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     print(to_markdown(main(args.rounds)))
     if args.agreement:
+        graded = agreement()
         print()
-        print(agreement_markdown(agreement()))
+        print(agreement_markdown(graded) if graded else f"(no real outputs under {DATA}: agreement skipped)")

@@ -52,7 +52,7 @@ def _is_word(text: str, p: int) -> bool:
 
 
 def _lone_letter(text: str, lo: int, opts: Options, from_end: bool) -> Extraction | None:
-    letters = "".join(sorted(x for x in opts.letters if len(x) == 1 and "A" <= x <= "Z"))
+    letters = opts.letter_class()
     if not letters:
         return None
     pattern = _lone_letter_re(letters)  # a lone letter reversed is a lone letter

@@ -95,6 +95,8 @@ def backward(text: str, lo: int = 0, hi: int | None = None) -> Iterator[Statemen
     Scans windows of doubling size from the end, so a statement near the end costs O(its
     distance from the end) and the whole text O(len)."""
     hi = len(text) if hi is None else hi
+    if all(text.find(n, lo, hi) < 0 for n in _NEEDLES):  # C-speed check before the windows
+        return
     whi, size = hi, _FIRST_WINDOW
     while whi > lo:
         wlo = max(lo, whi - size)

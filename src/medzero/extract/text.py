@@ -52,10 +52,11 @@ class Options:
     whole sequence texts).
     """
 
-    __slots__ = ("_lowered", "letters", "texts")
+    __slots__ = ("_class", "_lowered", "letters", "texts")
 
     def __init__(self, options: Any):
         self._lowered: list[tuple[str, str]] | None = None
+        self._class: str | None = None
         if type(options) is dict:  # the common case, checked first (ABC isinstance is slow)
             self.letters = frozenset(options)
             self.texts = options
@@ -82,6 +83,12 @@ class Options:
             else:
                 self.texts = {ALPHABET[i]: str(t) for i, t in enumerate(seq[:26])}
                 self.letters = frozenset(self.texts)
+
+    def letter_class(self) -> str:
+        """The valid letters, sorted, as one string ("ABCD")."""
+        if self._class is None:
+            self._class = "".join(sorted(x for x in self.letters if len(x) == 1 and "A" <= x <= "Z"))
+        return self._class
 
     def lowered(self) -> list[tuple[str, str]]:
         """``(letter, lower-cased stripped text)`` for options with a usable text, longest first."""
