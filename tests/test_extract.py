@@ -208,3 +208,19 @@ def test_a_list_of_answer_lines_is_a_hedge() -> None:
     assert extract("Answer: A\nAnswer: B\nAnswer: C\nAnswer: D", ABCD).reason == "hedge"
     # a self-correction inside a paragraph is not a list
     assert extract("The answer is A. No wait, the answer is B.", ABCD).letter == "B"
+
+
+@pytest.mark.parametrize(
+    ("text", "letter"),
+    [
+        ("<think>x</think><answer>The answer is B</answer>", "B"),  # a statement inside the tag
+        ("<think>x</think><answer>I would pick (C)</answer>", "C"),  # a final choice token
+        ("<think>x</think><answer>I think **C**</answer>", "C"),
+        ("<think>x</think><answer>deficiency of vitamin B</answer>", None),  # B is a word here
+        ("Therefore, the correct option is B.", "B"),
+        ("The best choice is: (D)", "D"),
+        ("This option is B", None),  # "option" needs a qualifier (correct, best, ...)
+    ],
+)
+def test_tag_contents_and_option_statements(text: str, letter: str | None) -> None:
+    assert extract(text, OPTS).letter == letter

@@ -13,8 +13,7 @@ import re
 from functools import lru_cache
 
 from medzero.extract import statements
-from medzero.extract.choice import parse_choice
-from medzero.extract.modes import closing_tag, from_choice, tag_hedge
+from medzero.extract.modes import closing_tag, from_choice, read, tag_hedge
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
 from medzero.extract.text import THINK_CLOSE, Options
 
@@ -113,7 +112,7 @@ def lenient(text: str, opts: Options, think_preopened: bool = False, from_end: b
             return tag
     found = statements.backward(text, lo) if from_end else statements.forward(text, lo)
     for st in found:
-        ch = parse_choice(text, st.content, st.bound, opts)
+        ch = read(text, st, opts)
         if ch.reason != "unparsed":
             res = from_choice(ch, st.method)
             return tag_hedge(text, lo, st.start, res, opts) if st.method == "answer_tag" else res

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from medzero.extract import statements
 from medzero.extract.choice import Choice, parse_choice
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
@@ -11,6 +13,39 @@ from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_
 _SHORT_LINE = 100  # a closing line this short may take its statement from the line above
 _STATEMENT_INDENT = 16  # "The correct answer is": a statement line starts this close to its start
 UNCLOSED_THINK = Extraction(None, reason="unclosed_think")
+
+
+# Last resort inside an <answer> tag: a final choice token "(B)", "**B**", ": B", "is B".
+_TAG_END_CHOICE = re.compile(r"(?:\(|\*\*|: |is )([A-Z])(?:\)|\*\*)?[.\s]{0,3}\Z")
+
+
+def read_tag(text: str, s: int, e: int, opts: Options) -> Choice:
+    """The choice in an ``<answer>`` tag's content ``text[s:e]``: read from its start
+    ("B", "(B) text", "Option B", the exact option text); else from a statement inside it
+    ("<answer>The answer is B</answer>"); else a final choice token ("I would pick (B)")."""
+    ch = parse_choice(text, s, e, opts)
+    if ch.reason != "unparsed":
+        return ch
+    for st in statements.backward(text, s, e):
+        if st.method != "answer_tag":
+            inner = parse_choice(text, st.content, e, opts)
+            if inner.reason != "unparsed":
+                return inner
+    m = _TAG_END_CHOICE.search(text, max(s, e - 12), e)
+    if m is None:
+        return ch
+    letter = m.group(1)
+    if letter not in opts.letters:
+        return Choice(None, "unknown_letter", m.start(1), m.end(1))
+    return Choice(letter, None, m.start(1), m.end(1))
+
+
+def read(text: str, st: statements.Statement, opts: Options, bound: int | None = None) -> Choice:
+    """The choice of statement ``st`` (tags read with :func:`read_tag`)."""
+    end = st.bound if bound is None else min(bound, st.bound)
+    if st.method == "answer_tag":
+        return read_tag(text, st.content, end, opts)
+    return parse_choice(text, st.content, end, opts)
 
 
 def from_choice(ch: Choice, method: str) -> Extraction:
@@ -28,7 +63,7 @@ def tag_hedge(text: str, lo: int, a: int, res: Extraction, opts: Options) -> Ext
     b = text.find(OPEN_TAG, lo, a)
     while b >= 0:
         c = text.find(CLOSE_TAG, b + 8, min(a, b + 8 + TAG_SPAN))
-        other = parse_choice(text, b + 8, c if c >= 0 else a, opts)
+        other = read_tag(text, b + 8, c if c >= 0 else a, opts)
         if other.letter != res.letter and other.reason != "unparsed":
             return Extraction(None, "answer_tag", b, res.end, "hedge")
         b = text.find(OPEN_TAG, b + 8, a)
@@ -73,7 +108,7 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
                 return Extraction(None, "answer_tag", a, len(text), "truncated")
             if close == a + 9 and text[a + 8] in opts.letters and text.find(OPEN_TAG, lo, a) < 0:
                 return Extraction(text[a + 8], "answer_tag", a + 8, a + 9)  # fast path: <answer>B</answer>
-            res = from_choice(parse_choice(text, a + 8, close, opts), "answer_tag")
+            res = from_choice(read_tag(text, a + 8, close, opts), "answer_tag")
             return tag_hedge(text, lo, a, res, opts)
     elif think_preopened:
         return UNCLOSED_THINK
@@ -116,7 +151,7 @@ def closing_tag(text: str, lo: int, hedge_lo: int, opts: Options) -> Extraction 
     content = text[a + len(OPEN_TAG) : close]
     if "nswer" in content or "NSWER" in content or "\\boxed{" in content or "<" in content:
         return None
-    res = from_choice(parse_choice(text, a + len(OPEN_TAG), close, opts), "answer_tag")
+    res = from_choice(read_tag(text, a + len(OPEN_TAG), close, opts), "answer_tag")
     return None if res.reason == "unparsed" else tag_hedge(text, hedge_lo, a, res, opts)
 
 
@@ -134,7 +169,7 @@ def last(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
     if tag is not None:
         return tag
     for st in statements.backward(text):
-        ch = parse_choice(text, st.content, st.bound, opts)
+        ch = read(text, st, opts)
         if ch.reason == "unparsed":
             seen = seen or Extraction(None, st.method, st.start, st.start, "unparsed")
             continue
@@ -176,7 +211,7 @@ def first_commitment(text: str, opts: Options, think_preopened: bool = False) ->
     think_lo, lo, unclosed = answer_region(text, think_preopened)
     hi = len(text) if unclosed or lo == 0 else lo - len(THINK_CLOSE)
     for st in statements.forward(text, think_lo, hi):
-        ch = parse_choice(text, st.content, min(st.bound, hi), opts)
+        ch = read(text, st, opts, hi)
         if ch.letter is not None:
             return from_choice(ch, st.method)
     return NO_ANSWER

@@ -1,4 +1,5 @@
-"""Find explicit answer statements: ``<answer>`` tags, "answer is", "Answer:" and ``\\boxed{}``.
+"""Find explicit answer statements: ``<answer>`` tags, "answer is", "Answer:", ``\\boxed{}`` and
+"the correct option/choice is".
 
 Statements are located with ``str.find``/``str.rfind`` on fixed needles (C speed, linear) and
 confirmed by an anchored, bounded regex at each hit, so scanning a text costs O(len) however
@@ -23,7 +24,11 @@ _TAIL = re.compile(
 _TAIL_SPAN = 40
 TAG_SPAN = 2000  # an <answer> tag's closing tag is looked for this far (keeps scans linear)
 _FIRST_WINDOW = 256
-_NEEDLES = ("nswer", "NSWER", "\\boxed{")
+_NEEDLES = ("nswer", "NSWER", "\\boxed{", "ption", "hoice")
+# "option"/"choice" make a statement only after a qualifier: "the correct option is B".
+_QUALIFIED = re.compile(
+    r"(?:correct|best|right|final|appropriate|likely|accurate)[ \t*_]{1,3}\Z", re.IGNORECASE
+)
 # Fast path: the commonest closing statement, "... the answer is (B)." or "Answer: B" ending
 # the text, matched on the last FAST_SPAN characters only. Its result is the same as the
 # general scan's (nothing can follow it, so it is the last statement and cannot hedge).
@@ -44,6 +49,15 @@ def _at(text: str, p: int, needle: str, lo: int, hi: int) -> Statement | None:
     if needle[0] == "\\":
         return Statement("boxed", p, p + 7, hi)
     a = p - 1
+    if needle[0] in "ph":  # "option" / "choice"
+        if a < lo or text[a] not in ("oO" if needle[0] == "p" else "cC") or text[p + 5 : p + 6].isalnum():
+            return None
+        if _QUALIFIED.search(text, max(lo, a - 16), a) is None:
+            return None
+        m = _TAIL.match(text, p + 5, min(hi, p + 5 + _TAIL_SPAN))
+        if m is None:
+            return None
+        return Statement("answer_colon" if m.group("colon") else "answer_is", a, m.end(), hi)
     if a < lo or text[a] not in "aA":
         return None
     before = text[a - 1] if a > lo else ""
