@@ -87,7 +87,8 @@ def run_format_warmup(
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device)
     model.train()
     prompts = [
         tokenizer(build_text(q, prompt_cfg, tokenizer), add_special_tokens=False)["input_ids"]
@@ -110,7 +111,8 @@ def run_format_warmup(
         input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs])
         attention = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs])
         label_ids = torch.tensor([lab + [-100] * (width - len(lab)) for lab in labels])
-        loss = model(input_ids=input_ids, attention_mask=attention, labels=label_ids).loss
+        batch = {"input_ids": input_ids, "attention_mask": attention, "labels": label_ids}
+        loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
