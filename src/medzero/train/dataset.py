@@ -46,11 +46,11 @@ class PromptReport:
 def load_questions(data: DataSection, base_dir: Path | None = None) -> list[MCQ]:
     """Read the questions a recipe names (relative paths are relative to ``base_dir``)."""
 
-    def resolve(p: str) -> Path:
+    def resolve(p: str) -> Path:  # as given (cwd-relative), else relative to the recipe file
         path = Path(p).expanduser()
-        if not path.is_absolute() and base_dir is not None and not path.exists():
-            path = base_dir / path
-        return path
+        if path.is_absolute() or path.exists() or base_dir is None:
+            return path
+        return base_dir / path if (base_dir / path).exists() else path
 
     if data.synthetic is not None:
         from medzero.data.synthetic import drug_class_questions
