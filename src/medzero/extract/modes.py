@@ -15,6 +15,7 @@ _STATEMENT_INDENT = 16  # "The correct answer is": a statement line starts this 
 UNCLOSED_THINK = Extraction(None, reason="unclosed_think")
 
 
+_TAG_INNER = 300  # statements inside an <answer> tag are looked for in its first characters only
 # Last resort inside an <answer> tag: a final choice token "(B)", "**B**", ": B", "is B".
 _TAG_END_CHOICE = re.compile(r"(?:\(|\*\*|: |is )([A-Z])(?:\)|\*\*)?[.\s]{0,3}\Z")
 
@@ -26,9 +27,14 @@ def read_tag(text: str, s: int, e: int, opts: Options) -> Choice:
     ch = parse_choice(text, s, e, opts)
     if ch.reason != "unparsed":
         return ch
-    for st in statements.backward(text, s, e):
+    e_inner = min(e, s + _TAG_INNER)
+    if text.find(OPEN_TAG, s, e_inner) >= 0:  # a tag inside a tag: no answer
+        return ch
+    for n, st in enumerate(statements.backward(text, s, e_inner)):
+        if n >= 3:  # a choice this deep in a long content is not the tag's answer
+            break
         if st.method != "answer_tag":
-            inner = parse_choice(text, st.content, e, opts)
+            inner = parse_choice(text, st.content, e_inner, opts)
             if inner.reason != "unparsed":
                 return inner
     m = _TAG_END_CHOICE.search(text, max(s, e - 12), e)
