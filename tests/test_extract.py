@@ -78,6 +78,12 @@ def test_hedges_are_never_an_answer(text: str) -> None:
         assert res.letter is None and res.reason == "hedge", (mode, res)
 
 
+def test_words_after_a_letter_are_not_hedges() -> None:
+    assert extract("The answer is B, a deficiency of folate.", ABCD).letter == "B"
+    assert extract("The answer is B and I am sure.", TEN).letter == "B"
+    assert extract("<answer>b or c</answer>", ABCD).letter is None
+
+
 def test_same_letter_twice_is_not_a_hedge() -> None:
     assert extract("<answer>B</answer><answer>B</answer>", ABCD).letter == "B"
     assert extract("The answer is B, because B fits.", ABCD).letter == "B"

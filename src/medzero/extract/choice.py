@@ -91,8 +91,10 @@ def parse_choice(text: str, i: int, end: int, opts: Options) -> Choice:
     h = _HEDGE.match(text, k, end)
     if h is not None:
         other = h.group(1)
-        if other.upper() != letter and not (
-            other in "AI" and _is_word_after(text, h.end(1), end, other, opts)
+        if (
+            other.upper() != letter
+            and not (other.islower() and c.isupper())  # "B, a deficiency": an article
+            and not (other in "AI" and _is_word_after(text, h.end(1), end, other, opts))
         ):
             return Choice(None, "hedge", j, h.end())
     if letter not in opts.letters:
