@@ -1,7 +1,51 @@
-"""CLI registration for this stage (filled in by the stage's owner)."""
+"""``medzero demo``: the whole pipeline on the tiny local model (light to import; the demo's
+stages load torch/transformers/trl when it runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-out"),
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="GRPO steps (default 150; --quick: 30).", show_default=False)
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds data, model, warm-up and GRPO.")] = 0,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A smaller run for CI (pipeline check; learning not guaranteed).")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Folder of real benchmarks (e.g. ../shared/data): also score a 20-question slice of "
+            "each before/after, as random-level sanity only.",
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Tiny-model cache (default $MEDZERO_CACHE or ~/.cache/medzero)."),
+    ] = None,
+) -> None:
+    """Run data -> warm-up + GRPO -> eval -> analysis end to end on a tiny local model (CPU, minutes).
+
+    Prints the before/after table and writes OUT/report.html; OUT/demo.json (also on stdout)
+    holds every score, path and timing.
+    """
+    import json
+
+    from medzero.demo import DemoConfig, run_demo
+
+    res = run_demo(
+        DemoConfig(out=out, steps=steps, seed=seed, quick=quick, data_dir=data_dir, cache_dir=cache_dir)
+    )
+    typer.echo(json.dumps({"learned": res.learned, "paths": res.paths, "timings": res.timings}))
+
+
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root app."""
+    """Add ``medzero demo`` to the root app."""
+    app.command("demo")(demo)
