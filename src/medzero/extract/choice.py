@@ -68,7 +68,11 @@ def parse_choice(text: str, i: int, end: int, opts: Options) -> Choice:
     """Read the choice that starts at ``text[i]`` (markup and filler words skipped), at most
     :data:`WINDOW` characters before ``end``."""
     end = min(end, i + WINDOW)
-    j = _PREFIX.match(text, i, end).end()
+    c0 = text[i : i + 1]
+    if c0 == "(" or ("A" <= c0 <= "Z" and not text[i + 1 : i + 2].isalnum()):
+        j = i  # already at "(B" or "B": no markup to skip (the common case, no regex)
+    else:
+        j = _PREFIX.match(text, i, end).end()
     if j < end and text[j] == "(":
         j += 1
     if j >= end:
