@@ -176,3 +176,32 @@ def test_verl_compute_score() -> None:
         "reward_params": {"accuracy": {"think_preopened": True}},
     }
     assert compute_score("medqa", "x</think><answer>D</answer>", "D", pre)["pred"] == "D"
+
+
+def test_called_like_trl_grpo_trainer() -> None:
+    """GRPOTrainer passes prompts, completions, completion_ids, every dataset column, the trainer
+    state and two logging callables as keywords."""
+    completions = [[{"role": "assistant", "content": GOOD}], [{"role": "assistant", "content": "<answer>A"}]]
+    kwargs = {
+        "prompts": [[{"role": "user", "content": "Q?"}]] * 2,
+        "completions": completions,
+        "completion_ids": [[1, 2, 3], [4, 5]],
+        "id": ["q1", "q1"],
+        "source": ["medqa", "medqa"],
+        "question": ["Q?", "Q?"],
+        "options": [OPTIONS, OPTIONS],
+        "answer": ["D", "D"],
+        "answer_text": ["Parvovirus B19 infection"] * 2,
+        "meta": ["{}", "{}"],
+        "trainer_state": object(),
+        "log_extra": lambda *a, **k: None,
+        "log_metric": lambda *a, **k: None,
+    }
+    funcs, _ = build_reward_funcs(
+        {name: 1.0 for name in REWARDS.names()}, {"overlong": {"max_completion_length": 4, "cache_length": 2}}
+    )
+    values = {f.__name__: f(**kwargs) for f in funcs}
+    assert values["accuracy"] == [1.0, 0.0]
+    assert values["format"] == [1.0, 0.0]
+    assert values["overlong"] == [-0.5, 0.0]
+    assert all(len(v) == 2 for v in values.values())
