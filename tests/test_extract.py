@@ -44,6 +44,8 @@ def test_doctests() -> None:
         ("Thus $\\boxed{B}$", "B", "boxed"),
         ("\\boxed{\\text{C}}", "C", "boxed"),
         ("Long reasoning.\n\nFinal Answer:\n\n**C**", "C", "answer_colon"),
+        ("Reasoning.\n\n## Final Answer\n\nB", "B", "answer_colon"),  # a heading, choice below
+        ("Reasoning.\n**Answer**\n(D)", "D", "answer_colon"),
         ("<think>I am sure</think><answer>Parvovirus B19 infection</answer>", "D", "option_text"),
     ],
 )
@@ -226,6 +228,7 @@ def test_a_list_of_answer_lines_is_a_hedge() -> None:
         ("Therefore, the correct option is B.", "B"),
         ("The best choice is: (D)", "D"),
         ("This option is B", None),  # "option" needs a qualifier (correct, best, ...)
+        ("Let me verify the answer\nA. Benign carrier", None),  # a sentence, not a heading
     ],
 )
 def test_tag_contents_and_option_statements(text: str, letter: str | None) -> None:

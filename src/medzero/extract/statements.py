@@ -22,6 +22,9 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 _TAIL_SPAN = 40
+# "## Final Answer" / "**Correct answer**" alone on its line (checked only where _TAIL fails).
+_HEADING_START = re.compile(r"[#*_ \t]*(?:(?:final|correct|the)[ \t]+){0,2}\Z", re.IGNORECASE)
+_HEADING_END = re.compile(r"(?:\*\*|__)?[ \t]*(?:\*\*|__)?[ \t]*\n")
 TAG_SPAN = 2000  # an <answer> tag's closing tag is looked for this far (keeps scans linear)
 _FIRST_WINDOW = 256
 _NEEDLES = ("nswer", "NSWER", "\\boxed{", "ption", "hoice")
@@ -71,9 +74,13 @@ def _at(text: str, p: int, needle: str, lo: int, hi: int) -> Statement | None:
     if before == "/" or before.isalnum():
         return None
     m = _TAIL.match(text, p + 5, min(hi, p + 5 + _TAIL_SPAN))
-    if m is None:
+    if m is not None:
+        return Statement("answer_colon" if m.group("colon") else "answer_is", a, m.end(), hi)
+    # a heading line "## Final Answer" / "**Answer**" with the choice on a following line
+    m = _HEADING_END.match(text, p + 5, min(hi, p + 5 + _TAIL_SPAN))
+    if m is None or _HEADING_START.match(text, max(lo, text.rfind("\n", lo, a) + 1), a) is None:
         return None
-    return Statement("answer_colon" if m.group("colon") else "answer_is", a, m.end(), hi)
+    return Statement("answer_colon", a, m.end(), hi)
 
 
 def fast_tail(text: str, lo: int) -> tuple[str, str, int] | None:
