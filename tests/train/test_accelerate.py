@@ -39,15 +39,11 @@ def test_accelerate_configs_are_well_formed(name):
         assert cfg["main_process_ip"] and cfg["main_process_port"]
 
 
-@pytest.mark.slow
-def test_two_cpu_processes_train_in_step(tiny_model_dir, tmp_path):
-    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
-    assert accelerate, "accelerate CLI not found next to the interpreter"
-    recipe, out = tmp_path / "tiny.yaml", tmp_path / "run"
-    recipe.write_text(
+def write_recipe(path, model_dir):
+    path.write_text(
         yaml.safe_dump(
             {
-                "model": {"name_or_path": str(tiny_model_dir)},
+                "model": {"name_or_path": str(model_dir)},
                 "data": {"synthetic": 16},
                 "rewards": {"accuracy": 1.0, "format": 0.2},
                 "grpo": {
@@ -63,8 +59,33 @@ def test_two_cpu_processes_train_in_step(tiny_model_dir, tmp_path):
             }
         )
     )
-    # `accelerate launch --cpu` starts several CPU processes only through mpirun; `--multi_gpu` uses
-    # torchrun, and medzero's GRPOConfig(use_cpu=True) then picks the gloo (CPU) backend.
+
+
+def accelerate_cli():
+    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+    assert accelerate, "accelerate CLI not found next to the interpreter"
+    return accelerate
+
+
+@pytest.mark.slow
+@pytest.mark.gpu
+def test_deepspeed_zero2_on_one_gpu(tiny_model_dir, tmp_path):
+    """DeepSpeed cannot train on a plain CPU: this runs only where CUDA and deepspeed exist."""
+    pytest.importorskip("deepspeed")
+    recipe, out = tmp_path / "tiny.yaml", tmp_path / "run"
+    write_recipe(recipe, tiny_model_dir)
+    cmd = [accelerate_cli(), "launch", "--config_file", str(ACCEL / "zero2.yaml"), "--num_processes", "1"]
+    cmd += ["-m", "medzero.cli", "train", str(recipe), "--out", str(out)]
+    done = subprocess.run(cmd, env={**os.environ, "MEDZERO_NO_PROGRESS": "1"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert json.loads((out / "run_info.json").read_text())["global_step"] == STEPS
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_train_in_step(tiny_model_dir, tmp_path):
+    accelerate = accelerate_cli()
+    recipe, out = tmp_path / "tiny.yaml", tmp_path / "run"
+    write_recipe(recipe, tiny_model_dir)
     cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
     cmd += ["--mixed_precision", "no"]
     cmd += ["--dynamo_backend", "no", "-m", "medzero.cli", "train", str(recipe), "--out", str(out)]
