@@ -198,11 +198,14 @@ def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tupl
 
 def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) a training run into ``out``; returns the final ``run_info`` dict."""
+    from transformers.utils import logging as hf_logging
+
     from medzero.curriculum import apply as apply_curriculum
     from medzero.rewards import build_reward_funcs
     from medzero.train.dataset import to_dataset
     from medzero.train.trainer import MedzeroGRPOTrainer
 
+    hf_logging.disable_progress_bar()  # weight loading/saving bars; medzero shows one bar for training
     out = Path(out)
     pre = preflight(recipe, for_training=True)
     print_findings(pre.findings)
