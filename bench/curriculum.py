@@ -160,7 +160,6 @@ def curve_stats(run: Path) -> dict[str, float]:
     def mean(xs: list[float]) -> float:
         return sum(xs) / len(xs) if xs else float("nan")
 
-    groups = 64 // 8
     rolling = [mean(acc[max(0, i - 4) : i + 1]) for i in range(len(acc))]
     reach = next((rows[i]["step"] for i, v in enumerate(rolling) if i >= 4 and v >= 0.8), None)
     return {
@@ -168,9 +167,27 @@ def curve_stats(run: Path) -> dict[str, float]:
         "step_to_0.8": reach,
         "acc_first10": mean(acc[:10]),
         "acc_last10": mean(acc[-10:]),
-        "zero_std_groups": mean([r.get("frac_reward_zero_std", float("nan")) * groups for r in rows]),
+        "zero_std_groups": flat_groups_per_step(run),
         "filtered_groups": mean([r.get("curriculum/filtered_groups", 0.0) for r in rows]),
     }
+
+
+def flat_groups_per_step(run: Path) -> float:
+    """Groups per step whose total rewards were all equal, from completions.jsonl.
+
+    Counted here rather than from TRL's ``frac_reward_zero_std``, which tests ``isclose(std, 0)``
+    with atol 1e-8 and so misses flat groups whose reward is not exact in float32 (1.2 = 1 + 0.2).
+    """
+    from collections import defaultdict
+
+    from medzero.jsonl import iter_jsonl
+
+    groups: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for _, c in iter_jsonl(run / "completions.jsonl"):
+        groups[(c["step"], c["prompt_id"])].append(c["reward"])
+    steps = {step for step, _ in groups}
+    flat = sum(max(v) - min(v) <= 1e-6 for v in groups.values())
+    return flat / max(len(steps), 1)
 
 
 def paired_vs(run: Path, base: Path) -> dict[str, float]:
