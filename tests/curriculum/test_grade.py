@@ -78,6 +78,7 @@ def test_pass_rates_bins_and_manifest(tmp_path, questions):
     assert sum(g["bins"].values()) == len(mcqs)  # bins add up
     assert g["k"] == 4 and g["sampling"] == {"temperature": 1.0, "max_new_tokens": 1024, "seed": 0}
     assert manifest["train_ids"] == {"synthetic": [m.id for m in mcqs]}
+    assert g["chance_pass_rate"] == 0.25 and sum(g["answer_letters"].values()) == 6 * 4
     assert json.loads((out / "manifest.json").read_text()) == manifest
     # the grades survive the MCQ round trip of the training data path (kept in meta)
     table = DifficultyTable.from_dataset([{"id": r["id"], "meta": r["meta"]} for r in rows])
@@ -141,3 +142,10 @@ def test_tiny_model_through_the_hf_backend(tmp_path, tiny_model_dir, questions):
     for r in rows:
         assert r["difficulty"] in BINS and r["pass_rate"] == r["grade_correct"] / 3
         assert len(r["grade_answers"]) == 3
+
+
+def test_grades_near_chance_come_with_a_warning(tmp_path, questions, capsys):
+    path, mcqs = questions
+    backend = ScriptedBackend({m.meta["drug"]: 1 for m in mcqs}, {m.meta["drug"]: m.answer for m in mcqs})
+    grade(GradeConfig(dataset=str(path), model="scripted", out=str(tmp_path / "g"), k=4), backend=backend)
+    assert "near chance" in capsys.readouterr().err

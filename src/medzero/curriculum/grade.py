@@ -23,7 +23,7 @@ as ``ungraded_ids``.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -180,6 +180,9 @@ def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
     write_jsonl(out / ROWS_FILE, rows)
 
     counts = bin_counts(r["difficulty"] for r in rows)
+    mean_rate = sum(r["pass_rate"] for r in rows) / len(rows)
+    chance = sum(1 / len(r["options"]) for r in rows) / len(rows)
+    letters = Counter(str(a) for r in rows for a in r["grade_answers"])
     by_source: dict[str, list[str]] = defaultdict(list)
     for r in rows:
         by_source[r["source"]].append(r["id"])
@@ -208,7 +211,9 @@ def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
             "mode": cfg.mode,
             "thresholds": asdict(cfg.thresholds),
             "bins": counts,
-            "mean_pass_rate": sum(r["pass_rate"] for r in rows) / len(rows),
+            "mean_pass_rate": mean_rate,
+            "chance_pass_rate": chance,
+            "answer_letters": dict(sorted(letters.items())),
             "partially_graded": partial,
             "ungraded_ids": ungraded,
         },
@@ -223,4 +228,10 @@ def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
             else ""
         )
     )
+    if mean_rate <= 1.25 * chance:
+        console.print(
+            f"[yellow]mean pass rate {mean_rate:.2f} is near chance ({chance:.2f}): the bins mostly reflect "
+            "which answer letters the model prefers, not how hard the questions are "
+            "(see docs/curriculum.md)[/]"
+        )
     return manifest
