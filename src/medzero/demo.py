@@ -31,7 +31,6 @@ from medzero.console import console, make_progress
 from medzero.errors import ConfigError
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "tiny-cpu.yaml"
-HELDOUT_LABEL = "synthetic held-out (unseen drug names)"
 MODES = ("strict", "last", "lenient")
 
 
