@@ -118,7 +118,7 @@ def run_format_warmup(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         if on_step is not None:
-            on_step(step, float(loss))
+            on_step(step, float(loss.detach()))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
