@@ -20,23 +20,33 @@ from typing import Any
 from medzero.errors import DataError
 
 
-def iter_jsonl(path: str | Path, errors: list[DataError] | None = None) -> Iterator[tuple[int, Any]]:
+def iter_jsonl(
+    path: str | Path, errors: list[DataError] | None = None, *, objects_only: bool = False
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(lineno, obj)`` for each non-blank line (1-based line numbers).
 
-    A line that is not valid JSON raises :class:`DataError`, or is appended to ``errors``
-    and skipped when a list is given (the caller then reports how many were skipped).
+    A line that is not valid JSON (or, with ``objects_only``, not a JSON object) raises
+    :class:`DataError`, or is appended to ``errors`` and skipped when a list is given (the caller
+    then reports how many were skipped). A torn last line (no newline: the writer was killed) says so.
+    Undecodable bytes are replaced rather than aborting the whole file.
     """
     path = Path(path)
-    with path.open("r", encoding="utf-8") as fh:
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            err = None
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                err = DataError(path, lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})")
+                torn = "" if line.endswith("\n") else " (torn last line: the writer was probably killed)"
+                err = DataError(path, lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno}){torn}")
+            else:
+                if objects_only and not isinstance(obj, dict):
+                    err = DataError(path, lineno, None, f"expected a JSON object, got {type(obj).__name__}")
+            if err is not None:
                 if errors is None:
-                    raise err from None
+                    raise err
                 errors.append(err)
                 continue
             yield lineno, obj

@@ -3,7 +3,6 @@ bucket and with vs. without reflection phrases, each with Wilson 95% intervals."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import numpy as np
 from medzero.analyze.reflection import Lexicon, accuracy_split, scan
 from medzero.analyze.stats import proportion_ci
 from medzero.errors import DataError
+from medzero.jsonl import iter_jsonl
 
 #: Upper edges (completion tokens) of the length buckets; the last bucket is open-ended.
 LENGTH_EDGES = (64, 128, 256, 512, 1024, 2048, 4096)
@@ -28,21 +28,13 @@ def read_items(out_dir: Path, issues: list[str]) -> list[dict]:
     if not path.exists():
         raise DataError(path, None, None, "no such file: expected a `medzero eval` output directory")
     items = []
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                issues.append(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno}); skipped")
-                continue
-            if not isinstance(obj, dict) or not isinstance(obj.get("correct"), dict):
-                issues.append(
-                    f'{path}:{lineno}: field "correct": expected an object of mode -> bool; skipped'
-                )
-                continue
-            items.append(obj)
+    errors: list[DataError] = []
+    for lineno, obj in iter_jsonl(path, errors, objects_only=True):
+        if not isinstance(obj.get("correct"), dict):
+            issues.append(f'{path}:{lineno}: field "correct": expected an object of mode -> bool; skipped')
+            continue
+        items.append(obj)
+    issues.extend(f"{err}; skipped" for err in errors)
     return items
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from medzero.errors import DataError
+from medzero.jsonl import iter_jsonl
 
 #: Column names tried, in order, for the step of a W&B CSV export or a metrics file.
 STEP_COLUMNS = ("step", "train/global_step", "global_step", "Step", "_step")
@@ -125,20 +126,11 @@ def read_run_dir(path: Path) -> RunLog:
 
 
 def _iter_lines(path: Path, log: RunLog):
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                torn = "" if raw.endswith("\n") else " (torn last line: the writer was probably killed)"
-                log.warn(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno}){torn}; skipped")
-                continue
-            if not isinstance(obj, dict):
-                log.warn(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}; skipped")
-                continue
-            yield lineno, obj
+    """JSON objects of a JSONL file; bad lines become warnings (after the good lines are read)."""
+    errors: list[DataError] = []
+    yield from iter_jsonl(path, errors, objects_only=True)
+    for err in errors:
+        log.warn(f"{err}; skipped")
 
 
 def _as_float(v: Any) -> float:
