@@ -170,3 +170,20 @@ def test_bad_difficulty_value_names_row_and_field():
 def test_too_few_questions_for_a_batch():
     with pytest.raises(ConfigError, match="fewer than the 4 distinct prompts"):
         make(table({"easy": 2, "medium": 1}), CurriculumConfig(drop=("unsolved",)))
+
+
+def test_allowed_rows_follow_the_stage_and_drop():
+    cfg = CurriculumConfig.from_dict(
+        {
+            "stages": [{"steps": 3, "bins": ["easy"]}, {"ratios": {"medium": 1, "hard": 1}}],
+            "drop": ["unsolved"],
+        }
+    )
+    s = make(TAB, cfg)
+    assert {TAB.bins[i] for i in s.allowed(0)} == {"easy"}
+    assert {TAB.bins[i] for i in s.allowed(5)} == {"medium", "hard"}
+    assert {TAB.bins[i] for i in make(TAB, CurriculumConfig(drop=("easy",))).allowed(0)} == {
+        "medium",
+        "hard",
+        "unsolved",
+    }

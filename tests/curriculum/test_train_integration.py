@@ -93,3 +93,53 @@ def test_recipe_sections_are_checked_while_reading(tmp_path, tiny_model_dir):
         recipe(tmp_path, tiny_model_dir, curriculum={"order": "hardest_first"})
     with pytest.raises(ConfigError, match=r'test\.yaml: dynamic_sampling: unknown key "filtr"'):
         recipe(tmp_path, tiny_model_dir, dynamic_sampling={"filtr": "mask"})
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_see_whole_groups_from_the_curriculum(tmp_path, tiny_model_dir):
+    """accelerate launch, 2 processes; 3 prompts x 2 completions per step, so one group spans both
+    ranks: resampled prompts and the curriculum order must agree across ranks to keep groups whole."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from collections import Counter
+    from pathlib import Path
+
+    import yaml
+
+    path, bins = graded_file(tmp_path)
+    recipe_path, out = tmp_path / "r.yaml", tmp_path / "run"
+    recipe_path.write_text(
+        yaml.safe_dump(
+            {
+                "model": {"name_or_path": str(tiny_model_dir)},
+                "data": {"path": str(path)},
+                "rewards": {"accuracy": 1.0, "format": 0.2},
+                "curriculum": {"ratios": {"easy": 1, "medium": 2}, "drop": ["unsolved"]},
+                "dynamic_sampling": {"filter": "resample", "max_resample_rounds": 1},
+                "grpo": {
+                    "num_generations": 2,
+                    "per_device_train_batch_size": 3,
+                    "max_completion_length": 8,
+                    "max_steps": 2,
+                    "save_strategy": "no",
+                    "gradient_checkpointing": False,
+                    "seed": 0,
+                },
+            }
+        )
+    )
+    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+    cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
+    cmd += ["--mixed_precision", "no", "--dynamo_backend", "no"]
+    cmd += ["-m", "medzero.cli", "train", str(recipe_path), "--out", str(out)]
+    env = {**os.environ, "MEDZERO_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    rows = [c for _, c in iter_jsonl(out / "completions.jsonl")]
+    for step in (1, 2):
+        per_prompt = Counter(c["prompt_id"] for c in rows if c["step"] == step)
+        assert len(per_prompt) == 3 and set(per_prompt.values()) == {2}, per_prompt  # whole groups
+        assert {c["rank"] for c in rows if c["step"] == step} == {0, 1}
+    assert {bins[c["prompt_id"]] for c in rows} <= {"easy", "medium"}

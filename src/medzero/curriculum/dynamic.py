@@ -215,7 +215,7 @@ def make_trainer_class(
             """New local rows: each flat group's prompt swapped for a question drawn identically on all ranks."""
             sampler = self._curriculum_sampler
             table = sampler.table if sampler else DifficultyTable.from_dataset(self.train_dataset)
-            pool = [i for i, b in enumerate(table.bins) if not sampler or b not in sampler.config.drop]
+            pool = sampler.allowed(gen) if sampler else list(range(len(table)))
             in_batch = set(ids)
             pool = [i for i in pool if table.ids[i] not in in_batch] or pool
             if self._online is not None:  # prefer questions not known to be flat (all right / all wrong)

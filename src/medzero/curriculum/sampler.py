@@ -250,12 +250,23 @@ class CurriculumSampler:
                 return i
         return len(self._stage_ends) - 1 if self._stage_ends else None
 
-    def _build_chunk(self, c: int) -> list[int]:
+    def _plan(self, c: int) -> tuple[int | None, Any, dict[str, float] | None]:
+        """(stage index, stage, ratios) in force for chunk ``c``."""
         s = self.stage_index(c)
         stage = self.config.stages[s] if s is not None else None
         ratios = stage.ratios if stage and stage.ratios else None
         if stage is None or (stage.ratios is None and stage.bins is None):
             ratios = self.config.ratios
+        return s, stage, ratios
+
+    def allowed(self, c: int) -> list[int]:
+        """Rows the curriculum may draw for chunk ``c`` (its stage's bins or ratio bins, minus drop)."""
+        _, stage, ratios = self._plan(c)
+        bins = set(ratios) if ratios else set(stage.bins) if stage and stage.bins else None
+        return [i for i in self._kept if bins is None or self.table.bins[i] in bins]
+
+    def _build_chunk(self, c: int) -> list[int]:
+        s, stage, ratios = self._plan(c)
         chunk: list[int] = []
         if ratios:
             carry = self._carry.setdefault(-1 if s is None else s, {})
