@@ -196,8 +196,16 @@ def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tupl
     return info
 
 
-def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) a training run into ``out``; returns the final ``run_info`` dict."""
+def train(
+    recipe: Recipe,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    callbacks: list[Any] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) a training run into ``out``; returns the final ``run_info`` dict.
+    ``callbacks``: extra ``transformers.TrainerCallback``s (benchmarks, experiments)."""
     from transformers.utils import logging as hf_logging
 
     from medzero.curriculum import apply as apply_curriculum
@@ -238,7 +246,7 @@ def train(recipe: Recipe, out: str | Path, *, resume: bool = False, progress: bo
     )
     metrics = MetricsCallback(out / METRICS_FILE)
     guard = CollapseGuard(recipe.guard.action, recipe.guard.patience, recipe.guard.threshold)
-    callbacks = [metrics, guard] + ([RichProgressCallback()] if progress else [])
+    callbacks = [metrics, guard, *(callbacks or [])] + ([RichProgressCallback()] if progress else [])
     trainer = trainer_cls(
         model=model,
         reward_funcs=list(funcs),
