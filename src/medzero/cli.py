@@ -15,6 +15,16 @@ import typer
 
 from medzero import __version__
 
+#: Registries shown by ``medzero list``: name -> "module:attribute" (imported only when listed).
+REGISTRIES = {
+    "rewards": "medzero.rewards:REWARDS",
+    "benchmarks": "medzero.evaluate.benchmarks:BENCHMARKS",
+    "backends": "medzero.evaluate.backends:BACKENDS",
+    "formats": "medzero.data.loaders:FORMATS",
+    "templates": "medzero.data.prompts:TEMPLATES",
+    "tiny-presets": "medzero.models.tiny:PRESETS",
+}
+
 # Each module exposes ``register(app: typer.Typer) -> None`` and is light to import.
 STAGE_CLIS = (
     "medzero.data.cli",
@@ -54,6 +64,24 @@ def build_app() -> typer.Typer:
         ),
     ) -> None:
         """Medical R1-Zero toolkit."""
+
+    @app.command("list")
+    def _list(
+        kind: str = typer.Argument("all", help=f"One of: all, {', '.join(REGISTRIES)}."),
+    ) -> None:
+        """List what is registered by name: rewards, benchmarks, backends, data formats, prompt templates."""
+        from medzero.errors import ConfigError
+        from medzero.registry import did_you_mean
+
+        kinds = list(REGISTRIES) if kind == "all" else [kind]
+        for k in kinds:
+            if k not in REGISTRIES:
+                raise ConfigError(
+                    f'unknown kind "{k}".{did_you_mean(k, list(REGISTRIES))} Available: {", ".join(REGISTRIES)}'
+                )
+            mod, attr = REGISTRIES[k].split(":")
+            registry = getattr(importlib.import_module(mod), attr)
+            typer.echo(f"{k}: {', '.join(registry.names())}")
 
     for mod in STAGE_CLIS:
         importlib.import_module(mod).register(app)
