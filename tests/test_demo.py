@@ -1,0 +1,61 @@
+"""`medzero demo`: the quick run exercises every stage; the full seeded run must learn."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from medzero.cli import build_app
+from medzero.demo import DemoConfig, run_demo, sanity_benchmarks
+from medzero.errors import ConfigError
+
+
+def test_config_defaults_and_quick_sizes():
+    full, quick = DemoConfig(), DemoConfig(quick=True)
+    assert (full.steps, full.n_heldout, full.warmup_steps) == (150, 200, 150)
+    assert (quick.steps, quick.n_heldout, quick.warmup_steps) == (30, 64, 60)
+    assert DemoConfig(quick=True, steps=5).steps == 5
+    with pytest.raises(ConfigError, match="steps"):
+        DemoConfig(steps=0)
+
+
+def test_sanity_benchmarks_lists_the_real_files_found(shared_data, tmp_path):
+    found = sanity_benchmarks(shared_data)
+    assert "medqa" in found and "medxpertqa" in found
+    assert sanity_benchmarks(tmp_path) == []
+
+
+def _run(tmp_path, tiny_model_dir, *args):
+    out = tmp_path / "demo-out"
+    argv = ["demo", "--out", str(out), "--cache-dir", str(tiny_model_dir.parent), *args]
+    result = CliRunner().invoke(build_app(), argv)
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "demo.json").read_text())
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_every_stage(tmp_path, tiny_model_dir):
+    out, res = _run(tmp_path, tiny_model_dir, "--quick")
+    assert (out / "report.html").is_file() and (out / "compare.md").is_file()
+    manifest = json.loads((out / "data" / "manifest.json").read_text())
+    assert manifest["counts"] == {"synthetic": 512} and manifest["heldout_counts"] == {"synthetic": 64}
+    for model in ("untrained", "warmup", "grpo"):
+        (held,) = [b for b in res["scores"][model] if b.startswith("file:")]
+        assert set(res["scores"][model][held]) >= {"strict", "last", "lenient"}
+    assert (out / "run" / "completions.jsonl").stat().st_size > 0
+    # The warm-up teaches the format: nearly every answer is extractable, at chance accuracy.
+    (held,) = [b for b in res["scores"]["warmup"] if b.startswith("file:")]
+    assert res["scores"]["warmup"][held]["no_answer"]["strict"] < 0.1
+    with pytest.raises(ConfigError, match="already holds"):
+        run_demo(DemoConfig(out=out, quick=True, cache_dir=tiny_model_dir.parent))
+
+
+@pytest.mark.slow
+def test_full_demo_learns_beyond_the_confidence_interval(tmp_path, tiny_model_dir):
+    _, res = _run(tmp_path, tiny_model_dir, "--seed", "0")
+    (held,) = [b for b in res["scores"]["grpo"] if b.startswith("file:")]
+    before = res["scores"]["warmup"][held]["strict"]
+    after = res["scores"]["grpo"][held]["strict"]
+    assert before["estimate"] < 0.4, before  # the warm-up alone is at chance
+    assert after["low"] > before["high"], (before, after)  # CIs do not overlap
+    assert res["learned"]
