@@ -12,7 +12,7 @@ from medzero.errors import ConfigError
 
 def test_config_defaults_and_quick_sizes():
     full, quick = DemoConfig(), DemoConfig(quick=True)
-    assert (full.steps, full.n_heldout, full.warmup_steps) == (150, 200, 150)
+    assert (full.steps, full.n_heldout, full.warmup_steps) == (150, 200, 300)
     assert (quick.steps, quick.n_heldout, quick.warmup_steps) == (30, 64, 60)
     assert DemoConfig(quick=True, steps=5).steps == 5
     with pytest.raises(ConfigError, match="steps"):

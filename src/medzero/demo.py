@@ -51,7 +51,7 @@ class DemoConfig:
     recipe: Path = field(default=RECIPE, metadata={"help": "GRPO recipe (the tiny CPU recipe)."})
     n_train: int = field(default=512, metadata={"help": "Synthetic training questions."})
     n_heldout: int | None = field(default=None, metadata={"help": "Held-out questions (200; quick: 64)."})
-    warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up steps (150; quick: 60)."})
+    warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up steps (300; quick: 60)."})
     sanity_limit: int = field(default=20, metadata={"help": "Questions per real benchmark (data_dir)."})
 
     def __post_init__(self) -> None:
@@ -59,7 +59,7 @@ class DemoConfig:
         self.steps = self.steps if self.steps is not None else (30 if self.quick else 150)
         self.n_heldout = self.n_heldout if self.n_heldout is not None else (64 if self.quick else 200)
         self.warmup_steps = (
-            self.warmup_steps if self.warmup_steps is not None else (60 if self.quick else 150)
+            self.warmup_steps if self.warmup_steps is not None else (60 if self.quick else 300)
         )
         for name in ("steps", "n_train", "n_heldout", "warmup_steps", "sanity_limit"):
             if getattr(self, name) < 1:
@@ -290,7 +290,7 @@ def print_result(res: DemoResult, held_bench: str) -> None:
     for bench in res.sanity_benchmarks:
         row = ("", "sanity-warmup", "sanity-grpo")
         table.add_row(
-            f"{bench} x{res.sanity_n} (sanity only)",
+            f"{bench}, {res.sanity_n} q (sanity only)",
             "strict",
             "",
             *(_cell(res, m, bench, "strict") for m in row[1:]),
