@@ -124,3 +124,11 @@ def test_seed_recipes_keep_the_seed_settings():
         assert g["vllm_gpu_memory_utilization"] == 0.4
         # the generation batch holds whole groups of 3 completions
         assert g["generation_batch_size"] % 3 == 0
+
+
+def test_set_keeps_yaml11_boolean_words_as_strings():
+    from medzero.train.recipe import parse_override
+
+    assert parse_override("guard.action=off") == ("guard.action", "off")
+    assert parse_override("grpo.save_strategy=no") == ("grpo.save_strategy", "no")
+    assert parse_override("grpo.bf16=false") == ("grpo.bf16", False)

@@ -202,7 +202,14 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f'--set "{text}": empty key part')
+    if raw.strip().lower() in _YAML11_WORDS:  # only true/false are booleans on the command line
+        return key, raw.strip()
     return key, _coerce_scalar(yaml.safe_load(raw) if raw.strip() else None)
+
+
+#: Words YAML 1.1 reads as booleans; in ``--set`` they stay strings (``guard.action=off``,
+#: ``grpo.save_strategy=no``) so that choices spelled like them are not turned into ``False``.
+_YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
