@@ -8,8 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-_MODEL = "Model"
-_GEN = "Sampling"
+from medzero.evaluate import options as opt
+
+_MODEL = opt.MODEL_PANEL
+_GEN = opt.GEN_PANEL
 _BINS = "Bins"
 
 
@@ -20,26 +22,16 @@ def grade_cmd(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumable).")],
     k: Annotated[int, typer.Option("--k", help="Sampled answers per question.", rich_help_panel=_GEN)] = 8,
-    backend: Annotated[str, typer.Option(help="hf | vllm | openai.", rich_help_panel=_MODEL)] = "hf",
-    adapter: Annotated[Optional[str], typer.Option(help="LoRA adapter dir.", rich_help_panel=_MODEL)] = None,
-    base_url: Annotated[
-        Optional[str], typer.Option(help="openai: URL ending in /v1.", rich_help_panel=_MODEL)
-    ] = None,
-    device: Annotated[
-        Optional[str], typer.Option(help="hf: cpu / cuda / cuda:N.", rich_help_panel=_MODEL)
-    ] = None,
-    dtype: Annotated[
-        str, typer.Option(help="auto | float32 | bfloat16 | float16.", rich_help_panel=_MODEL)
-    ] = "auto",
-    batch_size: Annotated[
-        int, typer.Option(help="Prompts per call / requests in flight.", rich_help_panel=_MODEL)
-    ] = 16,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.", rich_help_panel=_GEN)] = 1.0,
-    max_new_tokens: Annotated[int, typer.Option(help="Token cap per answer.", rich_help_panel=_GEN)] = 1024,
-    seed: Annotated[int, typer.Option(help="Sampling seed.", rich_help_panel=_GEN)] = 0,
-    template: Annotated[
-        str, typer.Option(help="Prompt template: r1zero | plain.", rich_help_panel=_GEN)
-    ] = "r1zero",
+    backend: opt.Backend = "hf",
+    adapter: opt.Adapter = None,
+    base_url: opt.BaseUrl = None,
+    device: opt.Device = None,
+    dtype: opt.Dtype = "auto",
+    batch_size: opt.BatchSize = 16,
+    temperature: opt.Temperature = 1.0,
+    max_new_tokens: opt.MaxNewTokens = 1024,
+    seed: opt.Seed = 0,
+    template: opt.Template = "r1zero",
     mode: Annotated[
         str, typer.Option(help="Extraction mode scored as correct.", rich_help_panel=_GEN)
     ] = "strict",

@@ -11,10 +11,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from medzero.evaluate import options as opt
+
 _SEED_SIX = "medmcqa,medqa,pubmedqa,mmlu_pro_med,gpqa_med,medxpertqa"
-_MODEL = "Model"
+_MODEL = opt.MODEL_PANEL
 _DATA = "Data"
-_GEN = "Generation"
+_GEN = opt.GEN_PANEL
 
 
 def register(app: typer.Typer) -> None:
@@ -35,19 +37,11 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         out: Annotated[Optional[Path], typer.Option(help="Output directory (resumable).")] = None,
-        adapter: Annotated[
-            Optional[str], typer.Option(help="LoRA adapter dir on top of --model.", rich_help_panel=_MODEL)
-        ] = None,
-        backend: Annotated[str, typer.Option(help="hf | vllm | openai.", rich_help_panel=_MODEL)] = "hf",
-        base_url: Annotated[
-            Optional[str], typer.Option(help="openai: server URL ending in /v1.", rich_help_panel=_MODEL)
-        ] = None,
-        device: Annotated[
-            Optional[str], typer.Option(help="hf: cpu / cuda / cuda:N.", rich_help_panel=_MODEL)
-        ] = None,
-        dtype: Annotated[
-            str, typer.Option(help="auto | float32 | bfloat16 | float16.", rich_help_panel=_MODEL)
-        ] = "auto",
+        adapter: opt.Adapter = None,
+        backend: opt.Backend = "hf",
+        base_url: opt.BaseUrl = None,
+        device: opt.Device = None,
+        dtype: opt.Dtype = "auto",
         benchmarks: Annotated[
             str,
             typer.Option(help="Comma-separated names, `sample`, or file:PATH.", rich_help_panel=_DATA),
@@ -63,18 +57,14 @@ def register(app: typer.Typer) -> None:
             Optional[Path],
             typer.Option(help="Ids file, JSON list, or `data prepare` manifest.json.", rich_help_panel=_DATA),
         ] = None,
-        template: Annotated[str, typer.Option(help="r1zero | plain.", rich_help_panel=_GEN)] = "r1zero",
+        template: opt.Template = "r1zero",
         samples: Annotated[
             int, typer.Option(help="Completions per question (pass@k).", rich_help_panel=_GEN)
         ] = 1,
-        temperature: Annotated[float, typer.Option(help="0 = greedy.", rich_help_panel=_GEN)] = 0.0,
-        max_new_tokens: Annotated[
-            int, typer.Option(help="Token cap per completion.", rich_help_panel=_GEN)
-        ] = 1024,
-        batch_size: Annotated[
-            int, typer.Option(help="hf: prompts per batch; openai: requests in flight.", rich_help_panel=_GEN)
-        ] = 16,
-        seed: Annotated[int, typer.Option(help="Sampling seed.", rich_help_panel=_GEN)] = 0,
+        temperature: opt.Temperature = 0.0,
+        max_new_tokens: opt.MaxNewTokens = 1024,
+        batch_size: opt.BatchSize = 16,
+        seed: opt.Seed = 0,
         json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     ) -> None:
         """Evaluate --model on --benchmarks and write OUT/items.jsonl + summary.{json,md,csv}.
