@@ -18,12 +18,16 @@ def test_version():
 
 
 def test_list_reads_the_registries():
-    out = subprocess.run([sys.executable, "-m", "medzero.cli", "list", "rewards"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "medzero.cli", "list", "rewards"], capture_output=True, text=True
+    )
     assert out.returncode == 0
     assert out.stdout.startswith("rewards: ") and "accuracy" in out.stdout and "format" in out.stdout
 
 
 def test_user_error_exits_2_without_traceback():
-    out = subprocess.run([sys.executable, "-m", "medzero.cli", "list", "reward"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "medzero.cli", "list", "reward"], capture_output=True, text=True
+    )
     assert out.returncode == 2
     assert 'Did you mean "rewards"' in out.stderr and "Traceback" not in out.stderr
