@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/medzero demo --out demo-out
+	$(VENV)/bin/medzero demo --out demo-out --overwrite
 
 test: $(STAMP)
 	$(VENV)/bin/pytest -m "" $(PYTEST_ARGS)

@@ -59,3 +59,21 @@ def test_full_demo_learns_beyond_the_confidence_interval(tmp_path, tiny_model_di
     assert before["estimate"] < 0.4, before  # the warm-up alone is at chance
     assert after["low"] > before["high"], (before, after)  # CIs do not overlap
     assert res["learned"]
+
+
+def test_out_dir_with_an_earlier_run_is_refused_or_replaced(tmp_path):
+    from medzero.demo import claim_out_dir
+
+    out = tmp_path / "demo-out"
+    claim_out_dir(out, overwrite=False)  # a new folder is fine
+    (out / "run").mkdir(parents=True)
+    (out / "run" / "metrics.jsonl").write_text("{}\n")
+    with pytest.raises(ConfigError, match="--overwrite"):
+        claim_out_dir(out, overwrite=False)
+    claim_out_dir(out, overwrite=True)
+    assert not out.exists()
+    other = tmp_path / "not-a-demo"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    claim_out_dir(other, overwrite=True)  # never removes a folder that is not a demo's
+    assert (other / "keep.txt").exists()

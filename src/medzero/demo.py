@@ -18,6 +18,7 @@ of every real benchmark found there, scored before and after GRPO: random-level 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,10 @@ class DemoConfig:
     n_heldout: int | None = field(default=None, metadata={"help": "Held-out questions (200; quick: 64)."})
     warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up steps (300; quick: 60)."})
     sanity_limit: int = field(default=20, metadata={"help": "Questions per real benchmark (data_dir)."})
+    overwrite: bool = field(
+        default=False,
+        metadata={"help": "Replace an earlier demo run in `out` (only a demo's folder is removed)."},
+    )
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -164,6 +169,19 @@ def load_demo_recipe(cfg: DemoConfig, model_dir: Path, data_dir: Path) -> Any:
     return recipe
 
 
+def claim_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse an ``out`` that holds an earlier demo run, or remove that run when ``overwrite``.
+
+    Only a demo's own folder (one with ``run/metrics.jsonl``) is ever removed."""
+    if not (out / "run" / "metrics.jsonl").exists():
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{out} already holds a demo run; pass --overwrite, remove it, or pass another --out"
+        )
+    shutil.rmtree(out)
+
+
 def run_demo(cfg: DemoConfig) -> DemoResult:
     """Run the six stages into ``cfg.out`` and return (and write) the :class:`DemoResult`."""
     from medzero.data.prepare import HELDOUT_FILE, prepare_from_mcqs
@@ -171,8 +189,7 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     from medzero.models.tiny import ensure_tiny_model
 
     out = cfg.out
-    if (out / "run" / "metrics.jsonl").exists():
-        raise ConfigError(f"{out} already holds a demo run; remove it or pass another --out")
+    claim_out_dir(out, cfg.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     res = DemoResult()
     st = _Stages(6, res.timings)

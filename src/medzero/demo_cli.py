@@ -30,6 +30,9 @@ def demo(
         Path | None,
         typer.Option("--cache-dir", help="Tiny-model cache (default $MEDZERO_CACHE or ~/.cache/medzero)."),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier demo run in --out instead of refusing.")
+    ] = False,
 ) -> None:
     """Run data -> warm-up + GRPO -> eval -> analysis end to end on a tiny local model (CPU, minutes).
 
@@ -41,7 +44,15 @@ def demo(
     from medzero.demo import DemoConfig, run_demo
 
     res = run_demo(
-        DemoConfig(out=out, steps=steps, seed=seed, quick=quick, data_dir=data_dir, cache_dir=cache_dir)
+        DemoConfig(
+            out=out,
+            steps=steps,
+            seed=seed,
+            quick=quick,
+            data_dir=data_dir,
+            cache_dir=cache_dir,
+            overwrite=overwrite,
+        )
     )
     typer.echo(json.dumps({"learned": res.learned, "paths": res.paths, "timings": res.timings}))
 
