@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,12 @@ def train(
     """Run (or resume) a training run into ``out``; returns the final ``run_info`` dict.
     ``callbacks``: extra ``transformers.TrainerCallback``s (benchmarks, experiments)."""
     from transformers.utils import logging as hf_logging
+
+    # TRL 1.16 still passes `gradient_checkpointing`, renamed in transformers 5: the rename warning
+    # fires on every run and is not the user's to fix.
+    warnings.filterwarnings(
+        "ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning
+    )
 
     from medzero.curriculum import apply as apply_curriculum
     from medzero.rewards import build_reward_funcs
