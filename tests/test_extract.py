@@ -165,10 +165,15 @@ def test_first_commitment_reads_inside_the_thinking() -> None:
 def test_lenient_falls_back_to_lone_letters_then_option_text() -> None:
     res = extract("I would go with (C) here.", ABCD, mode="lenient")
     assert (res.letter, res.method) == ("C", "lone_letter")
-    res = extract("This is a folate deficiency picture, not iron deficiency.", OPTS, mode="lenient")
+    res = extract("This is a folate deficiency picture, rather than iron deficiency.", OPTS, mode="lenient")
     assert (res.letter, res.method) == ("C", "option_text")
-    first, last = lenient_candidates("This is a folate deficiency picture, not iron deficiency.", OPTS)
+    first, last = lenient_candidates(
+        "This is a folate deficiency picture, rather than iron deficiency.", OPTS
+    )
     assert (first.letter, last.letter) == ("B", "C")
+    # a negated mention is no candidate: "not iron deficiency" leaves folate
+    first, last = lenient_candidates("This is a folate deficiency picture, not iron deficiency.", OPTS)
+    assert (first.letter, last.letter) == ("B", "B")
     assert extract("No idea at all.", OPTS, mode="lenient").reason == "no_answer"
 
 
@@ -260,3 +265,67 @@ def test_bench_script_runs_on_synthetic_data() -> None:
         }
     )
     assert table.count("\n") == 2 and "synthetic_r1" in table
+
+
+METALS = {"A": "Iron", "B": "Zinc", "C": "Copper", "D": "Folate"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<answer>Iron or Zinc</answer>",  # two option texts
+        "<answer>Iron, Zinc, Copper, Folate</answer>",  # every option text
+        "<answer>B (Zinc) or A</answer>",  # a letter with its text, then another letter
+        "<answer>Iron / (B)</answer>",  # a text, then a letter
+        "The answer is Copper or Folate.",
+        "Answer: B. Zinc, C. Copper",
+    ],
+)
+def test_hedges_written_as_option_texts_are_hedges(text: str) -> None:
+    for mode in MODES:
+        res = extract(text, METALS, mode)
+        assert res.letter is None and res.reason == "hedge", (mode, res)
+
+
+def test_an_option_text_with_a_word_after_it_is_not_a_hedge() -> None:
+    assert extract("<answer>Zinc, because it fits</answer>", METALS).letter == "B"
+    assert extract("<answer>B (Zinc), a trace element</answer>", METALS).letter == "B"
+    assert extract("<answer>B (Zinc) or rather B</answer>", METALS).letter == "B"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The answer is not A.", "It isn't (C).", "Anything except D", "The answer is not iron deficiency."],
+)
+def test_a_negated_statement_is_not_an_answer(text: str) -> None:
+    for mode in MODES:
+        assert extract(text, OPTS, mode).letter is None, mode
+    # the letter after the negation still counts when another one is stated
+    assert extract("The answer is not A, it is B.", ABCD, mode="lenient").letter == "B"
+
+
+def test_strict_reads_an_answer_line_followed_by_an_explanation() -> None:
+    text = "Answer: B\nExplanation: Zinc fits the picture.\nIt is the commonest cause."
+    res = extract(text, METALS)
+    assert (res.letter, res.method) == ("B", "answer_colon")
+    assert extract("**Final answer:** (C)\n\n**Rationale:** copper.", METALS).letter == "C"
+    # an explanation that states another letter makes it a hedge; a heading alone is not an answer
+    assert extract("Answer: B\nExplanation: the answer is A.", METALS).reason == "hedge"
+    assert extract("Explanation: B fits.", METALS).letter is None
+    assert extract("Answer: B\nExplanation: so the answer is B.", METALS).letter == "B"
+
+
+def test_an_echoed_option_list_is_not_an_answer() -> None:
+    # a base model echoing the question and its options (/work/shared/notes/real-model.md)
+    text = (
+        "Question: which drug cross-links DNA?\nOptions:\n(A) Benign carrier\n(B) Folate deficiency\n"
+        "(C) Iron deficiency\n(D) Parvovirus B19 infection"
+    )
+    for mode in MODES:
+        assert extract(text, OPTS, mode).letter is None, mode
+    listed = "Which one?\nA. Benign carrier\nB. Folate deficiency\nC. Iron deficiency"
+    assert extract(listed, OPTS, mode="last").letter is None
+    assert extract(listed, OPTS, mode="lenient").letter is None
+    # a single closing option line stays an answer
+    assert extract("Reasoning here.\n(D) Parvovirus B19 infection", OPTS, mode="last").letter == "D"
+    assert extract("Reasoning here.\n(D) Parvovirus B19 infection", OPTS, mode="lenient").letter == "D"

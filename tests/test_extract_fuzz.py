@@ -107,13 +107,18 @@ def test_adversarial_strings_up_to_a_megabyte_finish(pieces: list[str], size: in
         "<think>",  # think opened over and over
         "A ",  # articles: the lone-letter trap, repeated
         "B" * 999 + " ",  # long words of option letters
+        "(A) x\n(B) y\n",  # an echoed option list over and over
+        "not B ",  # negated letters everywhere
+        "Iron or ",  # one long hedge of option texts
+        "Answer: B\nExplanation: ",  # explanation headings everywhere
     ],
 )
 def test_pathological_strings_finish(unit: str, size: int) -> None:
     """Linear scans: 100 kB here, 1 MB in the slow suite (a quadratic scan takes hours there)."""
     text = unit * (size // len(unit) + 1)
-    for mode in MODES:
-        _check(extract(text, OPTIONS[1], mode=mode), text, _valid(OPTIONS[1]))
+    for options in (OPTIONS[0], OPTIONS[1]):  # with option texts and with letters only
+        for mode in MODES:
+            _check(extract(text, options, mode=mode), text, _valid(options))
 
 
 def test_ten_thousand_random_inputs_never_raise() -> None:

@@ -31,6 +31,14 @@ _HEDGE = re.compile(
     r"(?:option |choice )?([A-Z])(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+# A separator that lists several choices: "Iron or Zinc", "Iron, Zinc", "B (Zinc) / A".
+_SEP = re.compile(
+    r"[)\].*_`]{0,4}[ \t]{0,3}(?:/|,|&|\||\+|\bor\b|\band\b|\bvs\b\.?)[ \t]{0,3}(?:\*\*)?[(\[]?",
+    re.IGNORECASE,
+)
+# After a letter: that option's text as a label ("B (Zinc)", "B. Zinc", "B: Zinc"), skipped
+# before looking for a hedge.
+_LABEL_GAP = re.compile(r"[).:\]]?[ \t]{0,3}\(?")
 _WORD = re.compile(r"[A-Za-z']{1,20}")
 # Words after an upper-case A/I that still make it a letter ("A because ...", "I is correct").
 CONNECTORS = frozenset(
@@ -49,6 +57,52 @@ class Choice(NamedTuple):
 
 
 UNPARSED = Choice(None, "unparsed", -1, -1)
+
+# A line that starts with an option label: "(C) text", "C. text", "C) text", "**C:** text".
+_LABEL_LINE = re.compile(r"[ \t>*_-]{0,6}[(\[]?([A-Z])[)\].:](?:\*\*)?[ \t]")
+_LIST_SPAN = 400  # a neighbouring line is looked for this far
+# Words that negate the choice right after them: "The answer is not A", "isn't (B)", "except C".
+_NEGATION = re.compile(
+    r"(?:\bnot|n't|\bnever|\bnor|\bexcept|\bexcluding)[ \t]{1,3}[(\[*]{0,3}\Z", re.IGNORECASE
+)
+
+
+def _label_at(text: str, ls: int, le: int) -> str | None:
+    m = _LABEL_LINE.match(text, ls, le)
+    return m.group(1) if m is not None else None
+
+
+def in_option_list(text: str, p: int) -> bool:
+    """True when position ``p`` lies on an option line ("(D) Cross-linking of DNA") next to
+    another option line with a different letter: an echoed option list, not an answer."""
+    ls = text.rfind("\n", max(0, p - _LIST_SPAN), p) + 1
+    if ls == 0 and p > _LIST_SPAN:
+        return False
+    le = text.find("\n", p, p + _LIST_SPAN)
+    le = len(text) if le < 0 else le
+    own = _label_at(text, ls, le)
+    if own is None:
+        return False
+    # the previous and the next non-blank lines (bounded loops: the cost stays O(_LIST_SPAN))
+    pe, floor = ls, max(0, ls - _LIST_SPAN)
+    while pe > floor and text[pe - 1].isspace():
+        pe -= 1
+    if pe > 0:
+        ps = text.rfind("\n", max(0, pe - _LIST_SPAN), pe) + 1
+        other = _label_at(text, ps, pe)
+        if other is not None and other != own:
+            return True
+    ns = le
+    while ns < len(text) and ns < le + _LIST_SPAN and text[ns].isspace():
+        ns += 1
+    ne = text.find("\n", ns, ns + _LIST_SPAN)
+    other = _label_at(text, ns, len(text) if ne < 0 else ne)
+    return other is not None and other != own
+
+
+def negated(text: str, p: int) -> bool:
+    """True when the choice at ``p`` follows a negation ("not A", "isn't (B)", "except C")."""
+    return _NEGATION.search(text, max(0, p - 16), p) is not None
 
 
 def _is_word_after(text: str, k: int, end: int, letter: str, opts: Options) -> bool:
@@ -101,6 +155,14 @@ def parse_choice(text: str, i: int, end: int, opts: Options) -> Choice:
             and not (other in "AI" and _is_word_after(text, h.end(1), end, other, opts))
         ):
             return Choice(None, "hedge", j, h.end())
+    if opts.texts:  # "B (Zinc) or A", "B. Zinc, Iron": the hedge follows the letter's text
+        g = _LABEL_GAP.match(text, k, end).end()
+        label = _text_at(text, g, end, opts) if g < end else None
+        if label is not None:
+            e = label.end + (text[label.end : label.end + 1] == ")")
+            hedge = _hedge_after(text, e, end, letter, opts)
+            if hedge is not None:
+                return Choice(None, "hedge", j, hedge)
     if letter not in opts.letters:
         return Choice(None, "unknown_letter", j, k)
     return Choice(letter, None, j, k)
@@ -108,7 +170,30 @@ def parse_choice(text: str, i: int, end: int, opts: Options) -> Choice:
 
 def _text_choice(text: str, j: int, end: int, opts: Options) -> Choice:
     hit = _text_at(text, j, end, opts)
-    return hit if hit is not None else UNPARSED
+    if hit is None:
+        return UNPARSED
+    hedge = _hedge_after(text, hit.end, end, hit.letter, opts)
+    return hit if hedge is None else Choice(None, "hedge", j, hedge)
+
+
+def _hedge_after(text: str, k: int, end: int, letter: str | None, opts: Options) -> int | None:
+    """The end of a second, different choice listed right after position ``k`` ("... or Zinc",
+    "..., B", "... / (C) Folate"), or None: an answer naming two options is a hedge, whether it
+    names them by letter or by text."""
+    m = _SEP.match(text, k, end)
+    if m is None or m.end() >= end:
+        return None
+    g = m.end()
+    other = _text_at(text, g, end, opts)
+    if other is not None:
+        return other.end if other.letter != letter else None
+    h = _HEDGE.match(text, k, end)
+    if h is None:
+        return None
+    o = h.group(1)
+    if o.upper() == letter or o.islower() or (o in "AI" and _is_word_after(text, h.end(1), end, o, opts)):
+        return None
+    return h.end()
 
 
 def _text_at(text: str, j: int, end: int, opts: Options, only: str | None = None) -> Choice | None:

@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 from medzero.extract import statements
+from medzero.extract.choice import in_option_list, negated
 from medzero.extract.modes import closing_tag, from_choice, read, tag_hedge
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
 from medzero.extract.text import THINK_CLOSE, Options
@@ -40,14 +41,14 @@ def _lone_letter_re(letters: str) -> re.Pattern[str]:
 
 
 def _is_word(text: str, p: int) -> bool:
-    """The article "A " and the pronoun "I" ("I think", "I'm") are words, not options."""
+    """The article "A " and the pronoun "I" ("I think", "I'm") are words, not options; a
+    negated letter ("not A") and a label in an echoed option list ("(D) text") are no answer."""
     c, nxt = text[p], text[p + 1 : p + 2]
-    if c == "A":
-        return nxt == " "
-    if c == "I":
-        after = text[p + 2 : p + 3]
-        return nxt == "'" or (nxt == " " and after.islower())
-    return False
+    if c == "A" and nxt == " ":
+        return True
+    if c == "I" and (nxt == "'" or (nxt == " " and text[p + 2 : p + 3].islower())):
+        return True
+    return negated(text, p) or in_option_list(text, p)
 
 
 def _lone_letter(text: str, lo: int, opts: Options, from_end: bool) -> Extraction | None:
@@ -72,6 +73,12 @@ def _bounded(low: str, p: int, n: int) -> bool:
     return (p == 0 or not low[p - 1].isalnum()) and (p + n >= len(low) or not low[p + n].isalnum())
 
 
+def _mention(text: str, lo: int, low: str, p: int, n: int) -> bool:
+    """An option text at ``low[p:p+n]`` that names an answer: whole words, not negated ("not
+    iron deficiency"), not a line of an echoed option list."""
+    return _bounded(low, p, n) and not negated(text, lo + p) and not in_option_list(text, lo + p)
+
+
 def _option_text(text: str, lo: int, opts: Options, from_end: bool) -> Extraction | None:
     pairs = opts.lowered()
     if not pairs:
@@ -82,13 +89,13 @@ def _option_text(text: str, lo: int, opts: Options, from_end: bool) -> Extractio
         n = len(t)
         if from_end:
             p = low.rfind(t)
-            while p >= 0 and not _bounded(low, p, n):
+            while p >= 0 and not _mention(text, lo, low, p, n):
                 p = low.rfind(t, 0, p + n - 1)
             if p >= 0 and (best is None or p > best[0]):
                 best = (p, letter, n)
         else:
             p = low.find(t)
-            while p >= 0 and not _bounded(low, p, n):
+            while p >= 0 and not _mention(text, lo, low, p, n):
                 p = low.find(t, p + 1)
             if p >= 0 and (best is None or p < best[0]):
                 best = (p, letter, n)

@@ -5,14 +5,21 @@ from __future__ import annotations
 import re
 
 from medzero.extract import statements
-from medzero.extract.choice import Choice, parse_choice
+from medzero.extract.choice import Choice, in_option_list, parse_choice
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
 from medzero.extract.statements import CLOSE_TAG, OPEN_TAG, TAG_SPAN, fast_tail
-from medzero.extract.text import THINK_CLOSE, Options, answer_region, last_line_bounds, rstrip_end
+from medzero.extract.text import TAIL_LIMIT, THINK_CLOSE, Options, answer_region, last_line_bounds, rstrip_end
 
 _SHORT_LINE = 100  # a closing line this short may take its statement from the line above
 _STATEMENT_INDENT = 16  # "The correct answer is": a statement line starts this close to its start
 UNCLOSED_THINK = Extraction(None, reason="unclosed_think")
+UNPARSED = Extraction(None, reason="unparsed")
+# A heading that starts an explanation after a closing answer line: "Answer: B\nExplanation: ...".
+_EXPLANATION = re.compile(
+    r"^[ \t>#*_-]{0,6}(?:explanation|rationale|reasoning|reason|justification)[ \t*_]{0,4}:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_EXPLANATION_TRIES = 8  # explanation headings tried before giving up (keeps strict linear)
 
 
 _TAG_INNER = 300  # statements inside an <answer> tag are looked for in its first characters only
@@ -97,10 +104,51 @@ def stacked_hedge(text: str, lo: int, res: Extraction, opts: Options) -> Extract
     return res
 
 
+def line_answer(text: str, lo: int, ls: int, e: int, opts: Options) -> Extraction | None:
+    """The answer of a statement whose choice lies on the line ``text[ls:e]`` (the statement
+    may end the short line above: "Final answer:\n\nB"); ``unparsed`` when statements there
+    name no option; None when there is none."""
+    wlo = ls
+    if e - ls < _SHORT_LINE and ls > lo:
+        pe = rstrip_end(text, lo, ls - 1)
+        wlo = max(text.rfind("\n", lo, pe) + 1, lo)
+    seen = False
+    for st in statements.backward(text, wlo, e):
+        ch = parse_choice(text, st.content, e, opts)
+        if ch.reason == "unparsed" or ch.start < ls:
+            seen = True
+            continue
+        return stacked_hedge(text, lo, from_choice(ch, st.method), opts)
+    return UNPARSED if seen else None
+
+
+def explained_answer(text: str, lo: int, opts: Options) -> Extraction | None:
+    """A closing answer line followed only by an explanation ("Answer: B\nExplanation: ..."):
+    the answer of the line above the first explanation heading that has one, unless a statement
+    inside the explanation names a different option (then a hedge). None when there is none."""
+    for n, m in enumerate(_EXPLANATION.finditer(text, lo)):
+        if n >= _EXPLANATION_TRIES:
+            return None
+        pe = rstrip_end(text, lo, m.start())
+        if pe <= lo:
+            continue
+        ps = max(text.rfind("\n", lo, pe) + 1, lo, pe - TAIL_LIMIT)
+        res = line_answer(text, lo, ps, pe, opts)
+        if res is None or res.letter is None:
+            continue
+        for st in statements.forward(text, m.end()):
+            other = read(text, st, opts)
+            if (other.letter is not None and other.letter != res.letter) or other.reason == "hedge":
+                return Extraction(None, st.method, res.start, other.end, "hedge")
+        return res
+    return None
+
+
 def strict(text: str, opts: Options, think_preopened: bool = False) -> Extraction:
     """Only an explicit final answer after the thinking: the last ``<answer>...</answer>``, else
     an "Answer: X" / "The answer is X" / ``\\boxed{X}`` statement whose choice is on the last
-    non-blank line (the statement itself may end the line above: "Final answer:\\n\\nB")."""
+    non-blank line (the statement itself may end the line above: "Final answer:\\n\\nB"), or on the
+    line just before an explanation heading ("Answer: B\\nExplanation: ...")."""
     if not text or text.isspace():
         return EMPTY
     if "<" in text:
@@ -125,20 +173,14 @@ def strict(text: str, opts: Options, think_preopened: bool = False) -> Extractio
         res = Extraction(fast[0], fast[1], fast[2], fast[2] + 1)
         return res if text.find("\n", lo, fast[2]) < 0 else stacked_hedge(text, lo, res, opts)
     ls, e = last_line_bounds(text, lo)
-    if ls < e:
-        wlo = ls
-        if e - ls < _SHORT_LINE and ls > lo:
-            pe = rstrip_end(text, lo, ls - 1)
-            wlo = max(text.rfind("\n", lo, pe) + 1, lo)
-        seen = False
-        for st in statements.backward(text, wlo, e):
-            ch = parse_choice(text, st.content, e, opts)
-            if ch.reason == "unparsed" or ch.start < ls:
-                seen = True
-                continue
-            return stacked_hedge(text, lo, from_choice(ch, st.method), opts)
-        if seen:
-            return Extraction(None, reason="unparsed")
+    res = line_answer(text, lo, ls, e, opts) if ls < e else None
+    if res is not None and res.letter is not None:
+        return res
+    explained = explained_answer(text, lo, opts)
+    if explained is not None:
+        return explained
+    if res is not None:
+        return res
     if lo > 0 and next(statements.backward(text, think_lo, lo - len(THINK_CLOSE)), None) is not None:
         return Extraction(None, reason="answer_in_think")
     return NO_ANSWER
@@ -195,7 +237,7 @@ def final_line(text: str, opts: Options, lo: int = 0) -> Extraction | None:
     if ls >= e:
         return None
     ch = parse_choice(text, ls, e, opts)
-    if ch.reason is not None or ch.letter is None or ch.start - ls > 12:
+    if ch.reason is not None or ch.letter is None or ch.start - ls > 12 or in_option_list(text, ch.start):
         return None
     rest = text[ch.end : e].strip(" \t*_`.):]")
     if rest and not ch.by_text:
