@@ -132,3 +132,11 @@ def test_set_keeps_yaml11_boolean_words_as_strings():
     assert parse_override("guard.action=off") == ("guard.action", "off")
     assert parse_override("grpo.save_strategy=no") == ("grpo.save_strategy", "no")
     assert parse_override("grpo.bf16=false") == ("grpo.bf16", False)
+
+
+def test_rewards_preset_by_name(tmp_path):
+    text = MINIMAL.replace("rewards:\n  accuracy: 1.0\n  format: 0.2\n", "rewards: seed\n")
+    r = load_recipe(write(tmp_path, text))
+    assert r.rewards == {"seed_accuracy": 1.0, "seed_format": 1.0, "seed_xmlcount": 1.0}
+    with pytest.raises(ConfigError, match=r'r\.yaml:5: unknown reward preset "sede"\. Did you mean "seed"'):
+        load_recipe(write(tmp_path, text.replace("rewards: seed", "rewards: sede")))

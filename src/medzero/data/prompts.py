@@ -1,13 +1,16 @@
 """The one place where a question becomes a prompt (training, evaluation, grading all call it).
 
-Three templates are registered:
+Four templates are registered:
 
 * ``r1zero`` (default) — the DeepSeek-R1-Zero style system prompt asking for
-  ``<think> ... </think><answer> ... </answer>``, as in the seed study;
+  ``<think> ... </think><answer> ... </answer>``;
 * ``r1zero-short`` — the same tags with a one-line system prompt (the tiny model's short context);
-* ``plain`` — no system prompt, "answer with the letter of the correct option".
+* ``plain`` — no system prompt, "answer with the letter of the correct option";
+* ``seed`` — the seed study's exact prompt: its system prompt byte for byte (its typo
+  "sinceraly" and its sentences joined without spaces included) and its user turn, the stem
+  followed by ``"\nAnswer Choices: (A) x (B) y "`` on one line, with no instruction line.
 
-Options are always rendered the same way for every source: one per line, ``(A) text``.
+Options are rendered one per line, ``(A) text``, except by ``seed`` (the ``answer_choices`` layout).
 
 A prompt is produced as chat messages (:func:`build_messages`); :func:`build_text` turns them
 into a single string with the tokenizer's chat template when it has one, or with a simple
@@ -32,6 +35,17 @@ R1ZERO_SYSTEM_PROMPT = (
 R1ZERO_INSTRUCTION = "Answer with the letter of the correct option inside <answer> </answer>."
 PLAIN_INSTRUCTION = "Answer with the letter of the correct option."
 R1ZERO_SHORT_SYSTEM_PROMPT = "Think inside <think> </think>, then answer inside <answer> </answer>."
+# The seed's SYSTEM_PROMPT (open-medical-r1 grpo.py), exactly: lower-case "user"/"assistant",
+# "sinceraly", and three sentences joined without a space after their full stops.
+SEED_SYSTEM_PROMPT = (
+    "A conversation between user and assistant. The user asks a question, and the assistant solves "
+    "it. The assistant first thinks about the reasoning process in the mind and then provides the "
+    "user with the answer.The reasoning process is to solve the problem step by step, so you will "
+    "think about it sinceraly.The reasoning process and answer are enclosed within <think> </think> "
+    "and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think>"
+    "<answer> answer here </answer>"
+)
+ANSWER_CHOICES = "\nAnswer Choices: "
 
 
 @dataclass(frozen=True)
@@ -40,12 +54,16 @@ class PromptTemplate:
 
     system_prompt: str | None
     instruction: str
+    # "lines": stem, blank line, one option per line, blank line, instruction.
+    # "answer_choices": the seed's single user turn, see render_answer_choices.
+    layout: Literal["lines", "answer_choices"] = "lines"
 
 
 TEMPLATES: Registry[PromptTemplate] = Registry("prompt template")
 TEMPLATES.register("r1zero", PromptTemplate(R1ZERO_SYSTEM_PROMPT, R1ZERO_INSTRUCTION))
 TEMPLATES.register("plain", PromptTemplate(None, PLAIN_INSTRUCTION))
 TEMPLATES.register("r1zero-short", PromptTemplate(R1ZERO_SHORT_SYSTEM_PROMPT, R1ZERO_INSTRUCTION))
+TEMPLATES.register("seed", PromptTemplate(SEED_SYSTEM_PROMPT, "", layout="answer_choices"))
 
 
 @dataclass
@@ -54,7 +72,10 @@ class PromptConfig:
 
     template: str = field(
         default="r1zero",
-        metadata={"help": "Registered template name: r1zero (think/answer tags), r1zero-short or plain."},
+        metadata={
+            "help": "Registered template name: r1zero (think/answer tags), r1zero-short, plain, or seed "
+            "(the seed study's exact system prompt and inline 'Answer Choices:' user turn)."
+        },
     )
     system_prompt: str | None = field(
         default=None, metadata={"help": "Override the template's system prompt ('' removes it)."}
@@ -85,10 +106,26 @@ def render_options(options: dict[str, str], option_format: str = "({letter}) {te
     return "\n".join(option_format.format(letter=k, text=v.strip()) for k, v in options.items())
 
 
+def render_answer_choices(mcq: MCQ, option_format: str = "({letter}) {text}") -> str:
+    """The seed's user turn: the stem, ``"\\nAnswer Choices: "``, then the options on that line.
+
+    MedQA rows are built as the seed's data script built them: every option followed by a
+    space, so the turn ends with one. MedXpertQA rows reproduce the benchmark's own question
+    text, which the seed used as is: options separated by one space, none at the end.
+    """
+    items = [option_format.format(letter=k, text=v) for k, v in mcq.options.items()]
+    if mcq.source == "medxpertqa":
+        return mcq.question + ANSWER_CHOICES + " ".join(items)
+    return mcq.question + ANSWER_CHOICES + "".join(f"{item} " for item in items)
+
+
 def render_user(mcq: MCQ, cfg: PromptConfig | None = None) -> str:
-    """The user turn: question stem, the options, then the instruction."""
+    """The user turn: question stem, the options, then the instruction (or the template's layout)."""
     cfg = cfg or PromptConfig()
     _, instruction = cfg.resolved()
+    if TEMPLATES.get(cfg.template).layout == "answer_choices":
+        user = render_answer_choices(mcq, cfg.option_format)
+        return f"{user}\n\n{instruction}" if instruction else user
     parts = [mcq.question.strip(), render_options(mcq.options, cfg.option_format)]
     if instruction:
         parts.append(instruction)

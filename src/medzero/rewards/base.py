@@ -10,6 +10,7 @@ each instance carries ``__name__`` because TRL names its metrics ``rewards/<__na
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from medzero.data.rows import options_dict
@@ -20,6 +21,17 @@ REWARDS: Registry[Any] = Registry("reward")
 ALL_LETTERS = Options("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 R = TypeVar("R", bound="RewardFn")
+
+
+@dataclass(frozen=True)
+class RewardPreset:
+    """A named set of rewards (``rewards: seed`` in a recipe) and why it is shaped as it is."""
+
+    weights: dict[str, float]
+    note: str  # shown by the weight check, e.g. why a preset knowingly fails it
+
+
+PRESETS: Registry[RewardPreset] = Registry("reward preset")
 
 
 def register(cls: type[R]) -> type[R]:

@@ -8,11 +8,19 @@ from typing import Any
 
 from medzero.errors import ConfigError
 from medzero.registry import did_you_mean
-from medzero.rewards.base import REWARDS, RewardFn
+from medzero.rewards.base import PRESETS, REWARDS, RewardFn
 
 # accuracy dominates: the best wrong answer (0 + 0.2 format) stays far below the worst correct
 # one (1.0). The seed used accuracy 2.0 against format + tag rewards worth up to 3.0.
 DEFAULT_WEIGHTS: dict[str, float] = {"accuracy": 1.0, "format": 0.2}
+
+
+def resolve_rewards(value: str | dict[str, float]) -> dict[str, float]:
+    """A recipe's ``rewards:`` value as ``{name: weight}``: a preset name (``"seed"``) expands to
+    its rewards; a mapping is returned as a copy. An unknown preset is a ConfigError."""
+    if isinstance(value, str):
+        return dict(PRESETS.get(value).weights)
+    return dict(value)
 
 
 def make_reward(name: str, params: dict[str, Any] | None = None) -> RewardFn:
@@ -93,4 +101,34 @@ def check_reward_weights(
             "rewards well-formatted wrong answers. Lower them or raise the accuracy weight "
             f"(defaults: {DEFAULT_WEIGHTS})."
         )
+        warnings[-1] += _ranking_example(funcs, ws) + _preset_note(weights)
     return warnings
+
+
+# A question with gold B, a well-formatted wrong completion and a right one without its thinking.
+_PROBE = {"answer": ["B"], "options": [["Zinc deficiency", "Iron deficiency", "Folate deficiency"]]}
+_PROBE_WRONG = "<think>Microcytic anaemia with normal ferritin.</think>\n<answer>A</answer>"
+_PROBE_RIGHT = "<answer>B</answer>"
+
+
+def _ranking_example(funcs: list[RewardFn], ws: list[float]) -> str:
+    """A concrete pair the weights rank the wrong way round ("" when this pair is ranked right)."""
+
+    def total(text: str) -> float:
+        return sum(w * (fn([text], **_PROBE)[0] or 0.0) for fn, w in zip(funcs, ws, strict=True))
+
+    wrong, right = total(_PROBE_WRONG), total(_PROBE_RIGHT)
+    if wrong <= right:
+        return ""
+    return (
+        f" For example, the well-formatted wrong answer {_PROBE_WRONG!r} totals {wrong:.2f}, above "
+        f"the right answer without its thinking {_PROBE_RIGHT!r} at {right:.2f}."
+    )
+
+
+def _preset_note(weights: dict[str, float]) -> str:
+    for name in PRESETS.names():
+        preset = PRESETS.get(name)
+        if {k: float(v) for k, v in weights.items()} == preset.weights:
+            return " " + preset.note
+    return ""

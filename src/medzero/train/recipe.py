@@ -5,7 +5,8 @@ A recipe has these top-level sections (every one optional except ``model``)::
     model:         what to train (see ModelSection)
     peft:          LoRA / 4-bit QLoRA (PeftSection)
     data:          where the questions come from and how prompts are built (DataSection)
-    rewards:       {reward name: weight}, names from medzero.rewards.REWARDS
+    rewards:       {reward name: weight}, names from medzero.rewards.REWARDS, or a preset name
+                   (``rewards: seed``, medzero.rewards.PRESETS)
     reward_params: keyword arguments for medzero.rewards.build_reward_funcs
     warmup:        optional format warm-up before GRPO (WarmupSection)
     guard:         collapse guard (GuardSection)
@@ -265,7 +266,15 @@ def recipe_from_dict(
     kw["data"] = _build(DataSection, data_raw, "data", ctx)
     kw["data"].prompt = prompt
     if "rewards" in raw:
-        rewards = _mapping(raw["rewards"], "rewards", ctx)
+        rewards = raw["rewards"]
+        if isinstance(rewards, str):  # a preset: rewards: seed
+            from medzero.rewards import resolve_rewards
+
+            try:
+                rewards = resolve_rewards(rewards)
+            except ConfigError as exc:
+                raise ConfigError(f"{ctx.where('rewards')}: {exc}") from None
+        rewards = _mapping(rewards, "rewards", ctx)
         kw["rewards"] = {str(k): _coerce(v, float, f"rewards.{k}", ctx) for k, v in rewards.items()}
     kw["reward_params"] = dict(_mapping(raw.get("reward_params"), "reward_params", ctx))
     grpo = dict(_mapping(raw.get("grpo"), "grpo", ctx))
