@@ -205,3 +205,24 @@ def test_called_like_trl_grpo_trainer() -> None:
     assert values["format"] == [1.0, 0.0]
     assert values["overlong"] == [-0.5, 0.0]
     assert all(len(v) == 2 for v in values.values())
+
+
+def test_text_credit_only_for_an_answer_naming_one_option_text() -> None:
+    kw = {"answer": ["D"], "options": [OPTIONS], "answer_text": ["Parvovirus B19 infection"]}
+    every = "<think>x</think><answer>" + ", ".join(OPTIONS) + "</answer>"
+    two = "<think>x</think><answer>iron deficiency or parvovirus B19 infection</answer>"
+    one = "<think>x</think><answer>I would say parvovirus B19 infection here</answer>"
+    assert Accuracy(text_credit=0.5)([every, two, one], **{k: v * 3 for k, v in kw.items()}) == [
+        0.0,
+        0.0,
+        0.5,
+    ]
+
+
+def test_check_reward_weights_flags_settings_where_listing_options_pays() -> None:
+    # no listing warning for the defaults, nor for any text credit (a list never earns it)
+    assert check_reward_weights({"accuracy": 1.0, "format": 0.2}, {"accuracy": {"text_credit": 0.5}}) == []
+    # a negative weight on the hedge penalty pays for hedges: 0.5 per list against 0.1 per guess
+    (warning,) = check_reward_weights({"accuracy": 1.0, "hedge_penalty": -0.5})
+    assert "listing several options can score 0.50" in warning and "0.10" in warning
+    assert check_reward_weights({"accuracy": 1.0, "hedge_penalty": -0.4}, n_options=2) == []  # 0.4 < 0.5

@@ -21,10 +21,11 @@ LETTERS = "ABCD"
 def fake_medqa(path: Path, n: int, dup_every: int = 0) -> Path:
     lines = []
     for i in range(n):
-        stem = f"Case {i - 1 if dup_every and i % dup_every == 1 else i}: which drug is best?"
-        if dup_every and i % dup_every == 1:
+        twin = dup_every and i % dup_every == 1
+        stem = f"Case {i - 1 if twin else i}: which drug is best?"
+        if twin:
             stem = "  " + stem.upper() + " "  # same normalised text as the record before it
-        options = {k: f"drug {k}{i}" for k in LETTERS}
+        options = {k: f"drug {k}{i - 1 if twin else i}" for k in LETTERS}
         ans = LETTERS[i % 4]
         lines.append({"question": stem, "answer": options[ans], "options": options, "answer_idx": ans})
     path.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
@@ -107,6 +108,9 @@ def test_duplicates_are_removed_before_sampling(inputs):
     dropped = mix.dropped_duplicates["medqa"]
     assert len(dropped) == 4 and mix.sources[0]["pool"] == 36
     assert not set(dropped) & {m.id for m in mix.train}
+    # every dropped id names the kept question it duplicates
+    ids = [m.id for m in load_mcqs(medqa).records]
+    assert dropped == {ids[i]: ids[i - 1] for i in (1, 11, 21, 31)}
     with pytest.raises(ConfigError, match="asked for 37 medqa questions but the pool holds only 36"):
         build_mix([MixEntry("medqa", str(medqa), count=37)], seed=1)
 
@@ -177,3 +181,29 @@ def test_real_dataset2_with_medqa_test_as_stand_in(shared_data, tmp_path):
     held = {m.id for m in mix.heldout}
     assert (len(mix.train), len(train_x), len(held)) == (1090, 490, 1960)
     assert not train_x & held and len(train_x | held) == 2450
+
+
+def test_same_stem_with_other_options_is_not_a_duplicate(tmp_path):
+    rows = [
+        {"question": "All of the following cause anemia EXCEPT:", "options": o, "answer_idx": "A"}
+        for o in ({"A": "x", "B": "y", "C": "z", "D": "w"}, {"A": "p", "B": "q", "C": "r", "D": "s"})
+    ]
+    for r in rows:
+        r["answer"] = r["options"]["A"]
+    path = tmp_path / "except.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    mix = build_mix([MixEntry("medqa", str(path), count=2)], seed=0)
+    assert len(mix.train) == 2 and mix.dropped_duplicates["medqa"] == {}
+
+
+def test_exclude_ids_from_a_manifest_also_excludes_dropped_twins(inputs, tmp_path):
+    from medzero.evaluate.exclusions import load_exclusions
+
+    medqa, _ = inputs
+    manifest = prepare([MixEntry("medqa", str(medqa), count=36)], tmp_path / "out", recipe="custom", seed=1)
+    twins = manifest["dropped_duplicate_ids"]["medqa"]
+    assert len(twins) == 4
+    excl = load_exclusions(tmp_path / "out")
+    by_id = {m.id: m for m in load_mcqs(medqa).records}
+    for dropped, kept in twins.items():  # all 36 kept questions are trained here
+        assert excl.excludes(by_id[kept]) and excl.excludes(by_id[dropped])

@@ -1,7 +1,8 @@
 """Build a training mix reproducibly and write it with a manifest.
 
 :func:`build_mix` loads each :class:`~medzero.data.mixes.MixEntry`, removes duplicate questions
-(normalised text, first occurrence kept), splits off the held-out part of sources with a
+(same normalised stem and options, first occurrence kept; each dropped id is recorded with the
+id it duplicates), splits off the held-out part of sources with a
 ``pool_frac``, and samples without replacement — every random step from its own
 ``random.Random`` seeded with ``(seed, source, step)``, so changing one source's count never
 changes another source's draw. :func:`prepare_from_mcqs` writes any train/held-out lists:
@@ -9,7 +10,9 @@ changes another source's draw. :func:`prepare_from_mcqs` writes any train/held-o
 * ``DIR/train.jsonl`` — rows from :func:`medzero.data.rows.mcq_to_row` (with prompts);
 * ``DIR/heldout.jsonl`` — held-out questions in the canonical ``medzero`` JSONL;
 * ``DIR/dataset/`` — the same rows as a ``datasets`` dataset (``save_to_disk``);
-* ``DIR/manifest.json`` — recipe, seed, counts, sha256 of inputs and outputs, version, ids.
+* ``DIR/manifest.json`` — recipe, seed, counts, sha256 of inputs and outputs, version, ids;
+  ``dropped_duplicate_ids`` maps ``{source: {dropped id: kept id}}``, so ``--exclude-ids`` also
+  leaves out the twins of trained questions.
 
 Same inputs and seed give byte-identical files (the Arrow files included: ``datasets`` writes
 them deterministically for the same rows; their hashes are in the manifest).
@@ -31,7 +34,7 @@ from medzero.data.loaders import load_mcqs
 from medzero.data.mixes import MixEntry
 from medzero.data.prompts import PromptConfig
 from medzero.data.rows import mcq_to_row
-from medzero.data.schema import MCQ, normalize_text
+from medzero.data.schema import MCQ, question_key
 from medzero.errors import ConfigError
 from medzero.jsonl import read_json, sha256_file, write_json_atomic, write_jsonl
 
@@ -49,8 +52,11 @@ class BuiltMix:
     heldout: list[MCQ] = field(metadata={"help": "Held-out questions (file order), never trained on."})
     inputs: dict[str, str] = field(metadata={"help": "Input path -> sha256."})
     sources: list[dict[str, Any]] = field(metadata={"help": "Per-entry report (loaded, errors, pool...)."})
-    dropped_duplicates: dict[str, list[str]] = field(
-        metadata={"help": "Ids removed as duplicates of an earlier question, per source."}
+    dropped_duplicates: dict[str, dict[str, str]] = field(
+        metadata={
+            "help": "Per source, each id removed as a duplicate -> the id of the kept question it "
+            "duplicates (same normalised stem and options)."
+        }
     )
 
 
@@ -59,15 +65,20 @@ def _rng(seed: int, *parts: str) -> random.Random:
     return random.Random(":".join(["medzero", str(seed), *parts]))
 
 
-def dedup(mcqs: list[MCQ]) -> tuple[list[MCQ], list[MCQ]]:
-    """``(kept, dropped)``: the first question of each normalised text is kept."""
-    seen: set[str] = set()
-    kept, dropped = [], []
+def dedup(mcqs: list[MCQ]) -> tuple[list[MCQ], dict[str, str]]:
+    """``(kept, twins)``: the first question of each :func:`~medzero.data.schema.question_key`
+    (normalised stem *and* options) is kept; ``twins`` maps each dropped id to the kept id it
+    duplicates, so a dropped question can be traced and excluded with its twin."""
+    first: dict[str, str] = {}
+    kept, twins = [], {}
     for m in mcqs:
-        key = normalize_text(m.question)
-        (dropped if key in seen else kept).append(m)
-        seen.add(key)
-    return kept, dropped
+        key = question_key(m)
+        if key in first:
+            twins[m.id] = first[key]
+        else:
+            first[key] = m.id
+            kept.append(m)
+    return kept, twins
 
 
 def split_pool(mcqs: list[MCQ], frac: float, seed: int, source: str) -> tuple[list[MCQ], list[MCQ]]:
@@ -119,11 +130,11 @@ def build_mix(entries: list[MixEntry], seed: int) -> BuiltMix:
     heldout: list[MCQ] = []
     inputs: dict[str, str] = {}
     report: list[dict[str, Any]] = []
-    dropped_ids: dict[str, list[str]] = {}
+    dropped_ids: dict[str, dict[str, str]] = {}
     for entry in entries:
         records, info = _load_entry(entry)
         inputs[entry.path] = input_digest(Path(entry.path))
-        kept, dropped = dedup(records)
+        kept, twins = dedup(records)
         if entry.pool_frac is None:
             pool, held = kept, []
         else:
@@ -131,13 +142,13 @@ def build_mix(entries: list[MixEntry], seed: int) -> BuiltMix:
         picked = sample(pool, entry.count, seed, entry.source, where=entry.path)
         train.extend(picked)
         heldout.extend(held)
-        dropped_ids[entry.source] = [m.id for m in dropped]
+        dropped_ids[entry.source] = twins
         report.append(
             {
                 "source": entry.source,
                 "path": entry.path,
                 **info,
-                "duplicates_removed": len(dropped),
+                "duplicates_removed": len(twins),
                 "pool_frac": entry.pool_frac,
                 "pool": len(pool),
                 "heldout": len(held),

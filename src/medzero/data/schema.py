@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-import re
+import hashlib
 import string
 from dataclasses import dataclass, field
 from typing import Any
 
 from medzero.errors import DataError
+from medzero.extract.text import fold
 
 LETTERS = string.ascii_uppercase  # "A".."Z": 2 to 26 options
-_WS = re.compile(r"\s+")
 
 
 def normalize_text(text: str) -> str:
     """Lower-case, collapse whitespace, strip punctuation at the ends — used for de-duplication
-    and contamination checks."""
-    return _WS.sub(" ", text.lower()).strip(" \t\n.?!:;,")
+    and contamination checks. The same normaliser as the extractor's option matching
+    (:func:`medzero.extract.text.fold`)."""
+    return fold(text)
+
+
+def question_key(mcq: MCQ) -> str:
+    """Hash of the normalised stem and options: equal for duplicated questions (GPQA Medical's
+    repeated rows), different for two "all of the following EXCEPT" questions that share a stem
+    but not their options. The one key for de-duplication and for grouping repeated rows."""
+    parts = [normalize_text(mcq.question), *(normalize_text(t) for t in mcq.options.values())]
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Accepted files:
 
 * a training-mix manifest written by ``medzero data prepare`` (``manifest.json``, or the folder
-  holding it): every id in its ``train_ids[source]`` is excluded from benchmarks of that source;
+  holding it): every id in its ``train_ids[source]`` is excluded from benchmarks of that source,
+  and so is every duplicate dropped in favour of a trained question (``dropped_duplicate_ids``);
 * a JSON object ``{source: [ids]}`` (same meaning) or a JSON list of ids (any source);
 * a text file, one id per line (blank lines and ``#`` comments ignored; any source).
 """
@@ -39,6 +40,26 @@ def _id_list(value: object, path: Path, where: str) -> frozenset[str]:
     return frozenset(str(v) for v in value)
 
 
+def _from_manifest(obj: dict, path: Path) -> Exclusions:
+    """A prepare manifest: its trained ids, and every dropped duplicate whose kept twin was
+    trained (``dropped_duplicate_ids``: ``{source: {dropped id: kept id}}``)."""
+    train = obj["train_ids"]
+    if not isinstance(train, dict):
+        raise DataError(path, None, "train_ids", "expected {source: [ids]}")
+    by_source = {s: _id_list(v, path, "train_ids." + s) for s, v in train.items()}
+    twins = obj.get("dropped_duplicate_ids") or {}
+    if not isinstance(twins, dict):
+        raise DataError(path, None, "dropped_duplicate_ids", "expected {source: {id: kept id}}")
+    for source, pairs in twins.items():
+        if not isinstance(pairs, dict):
+            raise DataError(path, None, f"dropped_duplicate_ids.{source}", "expected {id: kept id}")
+        trained = by_source.get(source, frozenset())
+        extra = {str(d) for d, kept in pairs.items() if str(kept) in trained}
+        if extra:
+            by_source[source] = trained | extra
+    return Exclusions(str(path), by_source=by_source)
+
+
 def load_exclusions(path: str | Path) -> Exclusions:
     """Read an exclusion file in any of the accepted shapes (see the module docstring)."""
     path = Path(path)
@@ -53,13 +74,8 @@ def load_exclusions(path: str | Path) -> Exclusions:
         if not isinstance(obj, dict):
             raise DataError(path, None, None, "expected a manifest, a {source: [ids]} object or a list")
         if "train_ids" in obj:
-            obj = obj["train_ids"]
-            if not isinstance(obj, dict):
-                raise DataError(path, None, "train_ids", "expected {source: [ids]}")
-            prefix = "train_ids."
-        else:
-            prefix = ""
-        return Exclusions(str(path), by_source={s: _id_list(v, path, prefix + s) for s, v in obj.items()})
+            return _from_manifest(obj, path)
+        return Exclusions(str(path), by_source={s: _id_list(v, path, s) for s, v in obj.items()})
     lines = path.read_text(encoding="utf-8").splitlines()
     ids = frozenset(s for s in (ln.split("#", 1)[0].strip() for ln in lines) if s)
     return Exclusions(str(path), anywhere=ids)

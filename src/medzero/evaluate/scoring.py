@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medzero.data.prompts import PromptConfig, build_messages
-from medzero.data.schema import MCQ, normalize_text
+from medzero.data.schema import MCQ, question_key
 from medzero.errors import MedzeroError
 from medzero.evaluate.backends import Backend, Generation, Message
 from medzero.jsonl import dumps
@@ -33,12 +33,6 @@ class BackendFailure(MedzeroError):
 def prompt_hash(messages: list[Message]) -> str:
     """Stable 16-hex-digit hash of the exact chat messages a question was asked with."""
     return hashlib.sha256(dumps(messages).encode("utf-8")).hexdigest()[:16]
-
-
-def question_key(mcq: MCQ) -> str:
-    """Hash of the normalised stem and options: equal for duplicated rows (GPQA Medical)."""
-    parts = [normalize_text(mcq.question), *(normalize_text(t) for t in mcq.options.values())]
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def item_key(record: dict[str, Any]) -> ItemKey:

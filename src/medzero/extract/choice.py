@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from medzero.extract.text import Options
+from medzero.extract.text import Options, fold
 
 WINDOW = 200  # characters after a statement in which its choice must appear
 _TEXT_SPAN = 300  # option texts are compared on at most this many characters
@@ -203,7 +203,7 @@ def _text_at(text: str, j: int, end: int, opts: Options, only: str | None = None
         return None
     longest = min(len(pairs[0][1]), _TEXT_SPAN)
     raw = text[j : min(len(text), j + longest + 40)]
-    span = " ".join(raw.lower().replace("*", " ").split())
+    span = fold(raw)
     for letter, t in pairs:
         if only is not None and letter != only:
             continue

@@ -8,7 +8,15 @@ from medzero.extract import statements
 from medzero.extract.choice import Choice, in_option_list, parse_choice
 from medzero.extract.result import EMPTY, NO_ANSWER, Extraction
 from medzero.extract.statements import CLOSE_TAG, OPEN_TAG, TAG_SPAN, fast_tail
-from medzero.extract.text import TAIL_LIMIT, THINK_CLOSE, Options, answer_region, last_line_bounds, rstrip_end
+from medzero.extract.text import (
+    TAIL_LIMIT,
+    THINK_CLOSE,
+    Options,
+    answer_region,
+    fold,
+    last_line_bounds,
+    rstrip_end,
+)
 
 _SHORT_LINE = 100  # a closing line this short may take its statement from the line above
 _STATEMENT_INDENT = 16  # "The correct answer is": a statement line starts this close to its start
@@ -242,8 +250,8 @@ def final_line(text: str, opts: Options, lo: int = 0) -> Extraction | None:
     rest = text[ch.end : e].strip(" \t*_`.):]")
     if rest and not ch.by_text:
         texts = opts.texts or {}
-        want = " ".join(str(texts.get(ch.letter) or "").lower().split()).rstrip(".")
-        if not want or not " ".join(rest.lower().replace("*", " ").split()).startswith(want):
+        want = fold(str(texts.get(ch.letter) or ""))
+        if not want or not fold(rest).startswith(want):
             return None
     elif rest:
         return None

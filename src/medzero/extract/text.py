@@ -12,6 +12,16 @@ _UPPER = frozenset(ALPHABET)
 TAIL_LIMIT = 600  # strict looks for a closing statement in at most this many trailing characters
 
 
+def fold(text: str) -> str:
+    """The one text normaliser (option texts, answers, de-duplication keys): lower case, ``*``
+    markup dropped, whitespace collapsed, punctuation stripped at the ends.
+
+    >>> fold("  **Iron**  deficiency. ")
+    'iron deficiency'
+    """
+    return " ".join(text.lower().replace("*", " ").split()).strip(" .?!:;,")
+
+
 def completion_text(completion: Any) -> str:
     """The text to read: a string as is; for chat messages, the content of the last assistant
     message (TRL's conversational completions are ``[{"role": "assistant", "content": ...}]``).
@@ -97,7 +107,7 @@ class Options:
             for k, v in (self.texts or {}).items():
                 if v is None:
                     continue
-                t = " ".join(str(v).lower().split()).rstrip(".")
+                t = fold(str(v))
                 if t:
                     pairs.append((k, t))
             pairs.sort(key=lambda kv: -len(kv[1]))

@@ -8,12 +8,31 @@ from typing import Any, Literal
 
 from medzero.extract import Options
 from medzero.extract import modes as extract_modes
-from medzero.extract.text import answer_region
+from medzero.extract.text import answer_region, fold
 from medzero.rewards.base import RewardFn, register
 
 
-def _norm(s: str) -> str:
-    return " ".join(s.lower().replace("*", " ").split()).strip(" .")
+def named_options(text: str, opts: Options) -> set[str]:
+    """The letters whose option text ``text`` names (normalised, whole words). A mention inside
+    a longer option's mention ("iron deficiency" inside "iron deficiency anemia") names only the
+    longer option.
+
+    >>> sorted(named_options("Iron or zinc", Options({"A": "Iron", "B": "Zinc", "C": "Copper"})))
+    ['A', 'B']
+    """
+    low = fold(text)
+    taken: list[tuple[int, int]] = []
+    named = set()
+    for letter, t in opts.lowered():  # longest first
+        p = low.find(t)
+        while p >= 0:
+            e = p + len(t)
+            bounded = (p == 0 or not low[p - 1].isalnum()) and (e == len(low) or not low[e].isalnum())
+            if bounded and not any(a <= p and e <= b for a, b in taken):
+                named.add(letter)
+                taken.append((p, e))
+            p = low.find(t, p + 1)
+    return named
 
 
 def strict_letter(text: str, opts: Options, think_preopened: bool) -> str | None:
@@ -40,7 +59,8 @@ class Accuracy(RewardFn):
         default=0.0,
         metadata={
             "help": "partial credit (0..1) when no letter is found but the text after the thinking "
-            "contains the gold option text (the `answer_text` column); 0 turns it off"
+            "names the gold option's text and no other option's (with no option texts known: "
+            "contains the `answer_text` column); 0 turns it off"
         },
     )
 
@@ -55,15 +75,27 @@ class Accuracy(RewardFn):
         letter = strict_letter(text, opts, self.think_preopened)
         if letter is not None:
             return 1.0 if letter == gold.strip().upper() else 0.0
-        gold_text = row.get("answer_text") or (opts.texts or {}).get(gold.strip().upper())
-        if self.text_credit and gold_text:
+        if self.text_credit:
             _, lo, unclosed = answer_region(text, self.think_preopened)
-            if not unclosed and _norm(gold_text) and _norm(gold_text) in _norm(text[lo:]):
+            if not unclosed and self._names_only_gold(text[lo:], gold.strip().upper(), opts, row):
                 return self.text_credit
         return 0.0
 
+    @staticmethod
+    def _names_only_gold(answer: str, gold: str, opts: Options, row: dict[str, Any]) -> bool:
+        """True when ``answer`` names the gold option's text and no other option's: listing
+        several option texts is a hedge and earns nothing (else listing them all would pay)."""
+        if opts.texts:
+            return named_options(answer, opts) == {gold}
+        gold_text = fold(str(row.get("answer_text") or ""))
+        return bool(gold_text) and gold_text in fold(answer)
+
     def bounds(self, correct: bool) -> tuple[float, float]:
         return (1.0, 1.0) if correct else (0.0, self.text_credit)
+
+    def outcome_bounds(self, outcome: str) -> tuple[float, float]:
+        # text credit goes only to a letterless answer naming one option: never to a list
+        return (1.0, 1.0) if outcome == "correct" else (0.0, 0.0)
 
 
 @register
@@ -87,6 +119,9 @@ class HedgePenalty(RewardFn):
 
     def bounds(self, correct: bool) -> tuple[float, float]:
         return (0.0, 0.0) if correct else (-1.0, 0.0)
+
+    def outcome_bounds(self, outcome: str) -> tuple[float, float]:
+        return (-1.0, -1.0) if outcome == "listed" else (0.0, 0.0)
 
 
 @register

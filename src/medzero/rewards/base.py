@@ -78,6 +78,12 @@ class RewardFn:
         correct (``correct=True``) or not; used by the weight check."""
         raise NotImplementedError
 
+    def outcome_bounds(self, outcome: str) -> tuple[float, float]:
+        """(lowest, highest) value for a completion that commits to the ``"correct"`` letter,
+        commits to a ``"wrong"`` one, or ``"listed"`` several options instead of committing (a
+        hedge); used by the check that listing options never pays. Defaults to :meth:`bounds`."""
+        return self.bounds(outcome == "correct")
+
 
 def row_options(value: Any) -> Options:
     """A row's ``options`` (list of texts, dict or JSON string) as :class:`Options`; every

@@ -74,11 +74,13 @@ def build_reward_funcs(
 
 
 def check_reward_weights(
-    weights: dict[str, float], params: dict[str, dict[str, Any]] | None = None
+    weights: dict[str, float], params: dict[str, dict[str, Any]] | None = None, n_options: int = 10
 ) -> list[str]:
     """Warnings (empty when fine) for weights under which a wrong answer can score as much as a
     correct one: compares the lowest total a strictly-correct completion can get with the
-    highest total a wrong one can get, from each reward's :meth:`~RewardFn.bounds`."""
+    highest total a wrong one can get, from each reward's :meth:`~RewardFn.bounds`; and for
+    weights under which listing several options pays at least as much as committing to a guess
+    among ``n_options`` (expected value, both at their best; MedXpertQA has 10 options)."""
     funcs, ws = build_reward_funcs(weights, params)
     worst_correct = best_wrong = 0.0
     shaping = {}
@@ -102,6 +104,13 @@ def check_reward_weights(
             f"(defaults: {DEFAULT_WEIGHTS})."
         )
         warnings[-1] += _ranking_example(funcs, ws) + _preset_note(weights)
+    listed, guess = _listing_vs_guess(funcs, ws, n_options)
+    if listed >= guess:
+        warnings.append(
+            f"listing several options can score {listed:.2f}, at least the {guess:.2f} a committed "
+            f"guess among {n_options} options earns on average: the policy learns to hedge. Give "
+            "hedges less (hedge_penalty with a positive weight) or raise the accuracy weight."
+        )
     return warnings
 
 
@@ -132,3 +141,17 @@ def _preset_note(weights: dict[str, float]) -> str:
         if {k: float(v) for k, v in weights.items()} == preset.weights:
             return " " + preset.note
     return ""
+
+
+def _listing_vs_guess(funcs: list[RewardFn], ws: list[float], k: int) -> tuple[float, float]:
+    """``(best total of a listing, best expected total of a guess among k options)``."""
+
+    def best(fn: RewardFn, w: float, outcome: str) -> float:
+        return max(w * b for b in fn.outcome_bounds(outcome))
+
+    listed = sum(best(fn, w, "listed") for fn, w in zip(funcs, ws, strict=True))
+    guess = sum(
+        best(fn, w, "correct") / k + best(fn, w, "wrong") * (k - 1) / k
+        for fn, w in zip(funcs, ws, strict=True)
+    )
+    return listed, guess
