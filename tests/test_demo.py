@@ -68,12 +68,22 @@ def test_out_dir_with_an_earlier_run_is_refused_or_replaced(tmp_path):
     claim_out_dir(out, overwrite=False)  # a new folder is fine
     (out / "run").mkdir(parents=True)
     (out / "run" / "metrics.jsonl").write_text("{}\n")
+    (out / "keep.txt").write_text("precious")  # the user's, added after the demo ran
     with pytest.raises(ConfigError, match="--overwrite"):
         claim_out_dir(out, overwrite=False)
     claim_out_dir(out, overwrite=True)
-    assert not out.exists()
+    assert not (out / "run").exists()  # the demo's own output is replaced ...
+    assert (out / "keep.txt").read_text() == "precious"  # ... and nothing else
+
+
+def test_a_folder_that_is_not_a_demos_is_never_removed(tmp_path):
+    from medzero.demo import claim_out_dir
+
     other = tmp_path / "not-a-demo"
-    other.mkdir()
+    (other / "run").mkdir(parents=True)
+    (other / "run" / "metrics.jsonl").write_text("{}\n")  # looks like a run, but has no demo marker
     (other / "keep.txt").write_text("x")
-    claim_out_dir(other, overwrite=True)  # never removes a folder that is not a demo's
-    assert (other / "keep.txt").exists()
+    for overwrite in (False, True):
+        with pytest.raises(ConfigError, match="not empty"):
+            claim_out_dir(other, overwrite=overwrite)
+    assert (other / "keep.txt").exists() and (other / "run" / "metrics.jsonl").exists()

@@ -95,9 +95,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="medzero")
     except MedzeroError as exc:
+        from rich.markup import escape
+
         from medzero.console import console
 
-        console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        # the message may quote user text such as "[unclosed": never read it as rich markup
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(2)
 
 

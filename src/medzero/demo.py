@@ -18,7 +18,6 @@ of every real benchmark found there, scored before and after GRPO: random-level 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from rich.progress import TextColumn
 
 from medzero.console import console, make_progress
 from medzero.errors import ConfigError
+from medzero.outdir import OwnedFolder
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "tiny-cpu.yaml"
 MODES = ("strict", "last", "lenient")
@@ -169,17 +169,15 @@ def load_demo_recipe(cfg: DemoConfig, model_dir: Path, data_dir: Path) -> Any:
     return recipe
 
 
-def claim_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse an ``out`` that holds an earlier demo run, or remove that run when ``overwrite``.
+#: Top-level names a demo writes into OUT (recorded before writing; see medzero.outdir.OwnedFolder).
+DEMO_PATHS = ("data", "eval", "warmup", "run", "compare.md", "demo.json", "report.html", "report.md",
+              "stats.json")  # fmt: skip
 
-    Only a demo's own folder (one with ``run/metrics.jsonl``) is ever removed."""
-    if not (out / "run" / "metrics.jsonl").exists():
-        return
-    if not overwrite:
-        raise ConfigError(
-            f"{out} already holds a demo run; pass --overwrite, remove it, or pass another --out"
-        )
-    shutil.rmtree(out)
+
+def claim_out_dir(out: Path, overwrite: bool) -> OwnedFolder:
+    """Take ``out`` for the demo: a new or empty folder, or an earlier demo's (``overwrite``
+    removes only the paths that demo recorded). A non-empty folder of anyone else is refused."""
+    return OwnedFolder.claim(out, "demo", overwrite, DEMO_PATHS)
 
 
 def run_demo(cfg: DemoConfig) -> DemoResult:
@@ -189,8 +187,8 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     from medzero.models.tiny import ensure_tiny_model
 
     out = cfg.out
-    claim_out_dir(out, cfg.overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    owned = claim_out_dir(out, cfg.overwrite)
+    users = {p.name for p in out.iterdir()}  # what was there before: never recorded as the demo's
     res = DemoResult()
     st = _Stages(6, res.timings)
     t_all = time.perf_counter()
@@ -270,6 +268,7 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
         from medzero.analyze.pipeline import analyze_run
 
         analyze_run(out / "run", [out / "eval" / "warmup", out / "eval" / "grpo"], out)
+        owned.record_new(users)  # the report's plots
         res.paths["report"] = str(out / "report.html")
 
     res.timings["total"] = round(time.perf_counter() - t_all, 2)

@@ -42,18 +42,19 @@ def demo(
     import json
 
     from medzero.demo import DemoConfig, run_demo
+    from medzero.outdir import output_lock
 
-    res = run_demo(
-        DemoConfig(
-            out=out,
-            steps=steps,
-            seed=seed,
-            quick=quick,
-            data_dir=data_dir,
-            cache_dir=cache_dir,
-            overwrite=overwrite,
-        )
+    cfg = DemoConfig(
+        out=out,
+        steps=steps,
+        seed=seed,
+        quick=quick,
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        overwrite=overwrite,
     )
+    with output_lock(out, "demo"):  # one demo per folder at a time
+        res = run_demo(cfg)
     typer.echo(json.dumps({"learned": res.learned, "paths": res.paths, "timings": res.timings}))
 
 

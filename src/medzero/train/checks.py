@@ -131,8 +131,8 @@ def batch_findings(g: dict[str, Any], world_size: int) -> list[Finding]:
 
 def _lr(g: dict[str, Any], recipe: Recipe) -> list[Finding]:
     lr = float(g.get("learning_rate") or 0.0)
-    if lr <= 0:
-        return [Finding("learning_rate", "error", f"learning_rate is {lr}; it must be > 0")]
+    if not math.isfinite(lr) or lr <= 0:
+        return [Finding("learning_rate", "error", f"learning_rate is {lr}; it must be a finite number > 0")]
     if lr < LR_FAR_LOW or lr > LR_FAR_HIGH:
         usual = "1e-5..5e-4 for LoRA" if recipe.peft.active else "1e-7..5e-5 for full fine-tuning"
         return [

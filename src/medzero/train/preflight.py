@@ -53,13 +53,22 @@ def has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def looks_local(name: str) -> bool:
+    """A path, not a hub id (``org/name``): absolute, ``./``, ``../``, ``~`` or several folders deep."""
+    return name.startswith(("/", ".", "~")) or name.count("/") >= 2 or "\\" in name
+
+
 def resolve_model_path(recipe: Recipe) -> str:
-    """``tiny`` -> the locally built tiny model (built on first use); anything else as given."""
+    """``tiny`` -> the locally built tiny model (built on first use); anything else as given.
+    A local path that does not exist is an error (it cannot be a hub id either)."""
     name = recipe.model.name_or_path
     if name == "tiny":
         from medzero.models.tiny import ensure_tiny_model
 
         return str(ensure_tiny_model())
+    if (looks_local(name) or Path(name).exists()) and not Path(name).expanduser().is_dir():
+        what = "is a file, not a model folder" if Path(name).expanduser().exists() else "no such folder"
+        raise ConfigError(f'{recipe.source or "<recipe>"}: "model.name_or_path" {name}: {what}')
     return name
 
 

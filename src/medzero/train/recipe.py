@@ -29,10 +29,12 @@ from typing import Any
 
 import yaml
 
+from medzero import yamlsafe
 from medzero.curriculum import parse_sections
 from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
 from medzero.registry import did_you_mean
+from medzero.train.recipe_rules import check_numbers, check_ranges
 
 # medzero's own GRPOConfig defaults (TRL's are tuned for GPUs and big models); a recipe overrides them.
 GRPO_DEFAULTS: dict[str, Any] = {
@@ -205,7 +207,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f'--set "{text}": empty key part')
     if raw.strip().lower() in _YAML11_WORDS:  # only true/false are booleans on the command line
         return key, raw.strip()
-    return key, _coerce_scalar(yaml.safe_load(raw) if raw.strip() else None)
+    value = yamlsafe.loads(raw, f'--set "{text}"', lines=False) if raw.strip() else None
+    return key, _coerce_scalar(value)
 
 
 #: Words YAML 1.1 reads as booleans; in ``--set`` they stay strings (``guard.action=off``,
@@ -213,8 +216,12 @@ def parse_override(text: str) -> tuple[str, Any]:
 _YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply dotted ``--set`` overrides to the raw recipe mapping (in place; also returned)."""
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, str]:
+    """Apply dotted ``--set`` overrides to the raw recipe mapping (in place).
+
+    Returns ``{dotted key: value text}``: a string field keeps the text as typed
+    (``--set model.revision=20240101`` stays the string ``"20240101"``)."""
+    texts: dict[str, str] = {}
     for text in overrides:
         key, value = parse_override(text)
         node = raw
@@ -227,7 +234,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
                 raise ConfigError(f'--set "{text}": "{part}" is a value, not a section')
             node = child
         node[parts[-1]] = value
-    return raw
+        texts[key] = text.split("=", 1)[1].strip()
+    return texts
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
@@ -235,24 +243,24 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"recipe not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    text = yamlsafe.read_text(path)
+    raw = yamlsafe.loads(text, str(path)) or {}  # no aliases, no duplicate keys, no tags
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a recipe is a mapping of sections (model, data, rewards, grpo, ...)")
-    apply_overrides(raw, overrides or [])
-    return recipe_from_dict(raw, source=str(path), lines=_key_lines(text))
+    texts = apply_overrides(raw, overrides or [])
+    return recipe_from_dict(raw, source=str(path), lines=yamlsafe.key_lines(text), texts=texts)
 
 
 def recipe_from_dict(
-    raw: dict[str, Any], source: str | None = None, lines: dict[str, int] | None = None
+    raw: dict[str, Any],
+    source: str | None = None,
+    lines: dict[str, int] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> Recipe:
-    """Validate a raw mapping (unknown keys, types) and build the :class:`Recipe`."""
-    ctx = _Ctx(source or "<recipe>", lines or {})
+    """Validate a raw mapping (unknown keys, types) and build the :class:`Recipe`.
+    ``texts``: ``--set`` values as typed (see :func:`apply_overrides`)."""
+    ctx = _Ctx(source or "<recipe>", lines or {}, texts or {})
+    check_numbers(raw, ctx.where)
     known = [f.name for f in dataclasses.fields(Recipe) if f.name != "source"]
     for key in raw:
         if key not in known:
@@ -278,6 +286,11 @@ def recipe_from_dict(
         kw["rewards"] = {str(k): _coerce(v, float, f"rewards.{k}", ctx) for k, v in rewards.items()}
     kw["reward_params"] = dict(_mapping(raw.get("reward_params"), "reward_params", ctx))
     grpo = dict(_mapping(raw.get("grpo"), "grpo", ctx))
+    if "reward_weights" in grpo:  # medzero sets it from `rewards:` (one place for names and weights)
+        raise ConfigError(
+            f'{ctx.where("grpo.reward_weights")}: "grpo.reward_weights" is set by medzero from the '
+            '"rewards:" section; give the weights there, e.g. rewards: {accuracy: 1.0, format: 0.2}'
+        )
     if grpo:
         fields = grpo_fields()
         for key, value in list(grpo.items()):
@@ -294,6 +307,7 @@ def recipe_from_dict(
 
 
 def _validate(recipe: Recipe, ctx: _Ctx) -> None:
+    check_ranges(recipe, ctx.where)
     if not recipe.model.name_or_path:
         raise ConfigError(f'{ctx.source}: "model.name_or_path" is required')
     d = recipe.data
@@ -320,8 +334,8 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
 class _Ctx:
     """Where we are: the file and the YAML line of each dotted key, for error messages."""
 
-    def __init__(self, source: str, lines: dict[str, int]):
-        self.source, self.lines = source, lines
+    def __init__(self, source: str, lines: dict[str, int], texts: dict[str, str] | None = None):
+        self.source, self.lines, self.texts = source, lines, texts or {}
 
     def where(self, key: str) -> str:
         line = self.lines.get(key)
@@ -370,10 +384,20 @@ def _coerce(value: Any, tp: Any, key: str, ctx: _Ctx) -> Any:
     if value is None:
         return None
     args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    if isinstance(value, list) and list[str] in args:
+        bad = [v for v in value if not isinstance(v, str)]
+        if bad:
+            raise ConfigError(f'{ctx.where(key)}: "{key}" must be a list of names, got the item {bad[0]!r}')
+        return value
     if any(a is Any or typing.get_origin(a) in (list, dict) or a in (list, dict) for a in args):
         return value
     if str in args and isinstance(value, str):
         return value
+    if str in args and int not in args and float not in args and not isinstance(value, bool):
+        if key in ctx.texts:  # --set model.revision=20240101: the text as typed
+            return ctx.texts[key]
+        if isinstance(value, int):  # revision: 20240101 in a file
+            return str(value)
     value = _coerce_scalar(value)
     for a in args:
         if a is bool and isinstance(value, bool):
@@ -388,22 +412,3 @@ def _coerce(value: Any, tp: Any, key: str, ctx: _Ctx) -> Any:
         return value
     expected = " or ".join(getattr(a, "__name__", str(a)) for a in args if a is not type(None))
     raise ConfigError(f'{ctx.where(key)}: "{key}" must be {expected}, got {value!r}')
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Dotted key -> 1-based line number in the YAML text (best effort; {} on odd YAML)."""
-    out: dict[str, int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return out
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = f"{prefix}{k.value}"
-                out[key] = k.start_mark.line + 1
-                walk(v, key + ".")
-
-    walk(root, "")
-    return out
