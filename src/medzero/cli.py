@@ -23,6 +23,7 @@ REGISTRIES = {
     "formats": "medzero.data.loaders:FORMATS",
     "templates": "medzero.data.prompts:TEMPLATES",
     "tiny-presets": "medzero.models.tiny:PRESETS",
+    "corpus-readers": "medzero.tools.documents:READERS",
 }
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and is light to import.
@@ -34,6 +35,7 @@ STAGE_CLIS = (
     "medzero.evaluate.cli",
     "medzero.analyze.cli",
     "medzero.curriculum.cli",
+    "medzero.tools.cli",
     "medzero.demo_cli",
 )
 
