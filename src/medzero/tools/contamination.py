@@ -20,9 +20,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from medzero.console import make_progress
 from medzero.data.overlap import ngrams
 from medzero.data.schema import MCQ, normalize_text
-from medzero.tools.chunking import rebuild_text
+from medzero.tools.chunking import Chunk, rebuild_text
 from medzero.tools.corpus import CorpusIndex
 
 
@@ -46,44 +47,59 @@ class CorpusMatch:
         }
 
 
+class _StemIndex:
+    """The benchmark side: each stem's n-grams, and n-gram -> stems that contain it."""
+
+    def __init__(self, questions: list[MCQ], n: int, threshold: float):
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.questions, self.n, self.threshold = questions, n, threshold
+        self.grams: list[frozenset[tuple[str, ...]]] = []
+        self.postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        self.too_short = 0
+        for qi, m in enumerate(questions):
+            grams = ngrams(m.question, n)
+            if not grams or len(next(iter(grams))) < n:
+                self.too_short += 1
+                grams = frozenset()
+            self.grams.append(grams)
+            for g in grams:
+                self.postings[g].append(qi)
+
+    def check(self, doc_id: str, title: str, chunks: list[Chunk], best: dict[int, CorpusMatch]) -> None:
+        """Record in ``best`` the stems this document holds better than any document before it."""
+        text = f"{title}\n{rebuild_text(chunks)}"
+        shared: dict[int, int] = defaultdict(int)
+        for g in ngrams(text, self.n):
+            for qi in self.postings.get(g, ()):
+                shared[qi] += 1
+        for qi, count in shared.items():
+            score = count / len(self.grams[qi])
+            if score < self.threshold or (qi in best and best[qi].score >= score):
+                continue
+            kind = "exact" if normalize_text(self.questions[qi].question) in normalize_text(text) else "near"
+            where = tuple(
+                i
+                for i, c in enumerate(chunks)
+                if not self.grams[qi].isdisjoint(ngrams(f"{title}\n{c.text}", self.n))
+            )
+            best[qi] = CorpusMatch(self.questions[qi].id, doc_id, where, kind, score)
+
+
 def find_in_corpus(
     index: CorpusIndex, questions: list[MCQ], n: int = 8, threshold: float = 0.5
 ) -> tuple[list[CorpusMatch], int]:
     """Matches (the best document per question) and the number of stems too short to check."""
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    q_grams: list[frozenset[tuple[str, ...]]] = []
-    postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    too_short = 0
-    for qi, m in enumerate(questions):
-        grams = ngrams(m.question, n)
-        if not grams or len(next(iter(grams))) < n:
-            too_short += 1
-            grams = frozenset()
-        q_grams.append(grams)
-        for g in grams:
-            postings[g].append(qi)
+    stems = _StemIndex(questions, n, threshold)
     best: dict[int, CorpusMatch] = {}
     titles = {row["id"]: row["title"] for row in index.chunks}
-    for doc_id, chunks in index.document_chunks().items():
-        text = f"{titles[doc_id]}\n{rebuild_text(chunks)}"
-        shared: dict[int, int] = defaultdict(int)
-        for g in ngrams(text, n):
-            for qi in postings.get(g, ()):
-                shared[qi] += 1
-        for qi, count in shared.items():
-            score = count / len(q_grams[qi])
-            if score < threshold or (qi in best and best[qi].score >= score):
-                continue
-            stem = normalize_text(questions[qi].question)
-            kind = "exact" if stem in normalize_text(text) else "near"
-            where = tuple(
-                i
-                for i, c in enumerate(chunks)
-                if not q_grams[qi].isdisjoint(ngrams(f"{titles[doc_id]}\n{c.text}", n))
-            )
-            best[qi] = CorpusMatch(questions[qi].id, doc_id, where, kind, score)
-    return [best[qi] for qi in sorted(best)], too_short
+    documents = index.document_chunks()
+    with make_progress(transient=True) as progress:
+        task = progress.add_task("checking documents", total=len(documents))
+        for doc_id, chunks in documents.items():
+            stems.check(doc_id, titles[doc_id], chunks, best)
+            progress.advance(task)
+    return [best[qi] for qi in sorted(best)], stems.too_short
 
 
 def corpus_overlap_report(

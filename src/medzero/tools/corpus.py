@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from medzero import __version__
+from medzero.console import make_progress
 from medzero.errors import ConfigError, DataError, MedzeroError
 from medzero.jsonl import iter_jsonl, read_json, sha256_file, write_json_atomic, write_jsonl
 from medzero.tools.chunking import Chunk, ChunkConfig, chunk_text
@@ -124,7 +125,13 @@ def build_index(
     rows = _chunk_rows(docs, chunking)
     stopwords = default_stopwords()
     stop = frozenset(stopwords)
-    tokens = [tokenize(f"{r['title']}\n{r['text']}" if r["title"] else r["text"], stop) for r in rows]
+    tokens = []
+    with make_progress(transient=True) as progress:
+        task = progress.add_task("tokenising chunks", total=len(rows))
+        for i, r in enumerate(rows):
+            tokens.append(tokenize(f"{r['title']}\n{r['text']}" if r["title"] else r["text"], stop))
+            if i % 1000 == 999 or i == len(rows) - 1:
+                progress.update(task, completed=i + 1)
     vocab = {t: i for i, t in enumerate(sorted({t for toks in tokens for t in toks} | {""}))}
     ids = [[vocab[t] for t in toks] for toks in tokens]
     retriever = bm25s.BM25(k1=bm25.k1, b=bm25.b, method=bm25.method)
