@@ -22,7 +22,9 @@ def load(name):
     return yaml.safe_load((ACCEL / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["ddp.yaml", "zero2.yaml", "zero3.yaml", "multinode.yaml"])
+@pytest.mark.parametrize(
+    "name", ["ddp.yaml", "zero2.yaml", "zero3.yaml", "zero3-offload.yaml", "multinode.yaml"]
+)
 def test_accelerate_configs_are_well_formed(name):
     from accelerate.commands.config.config_args import ClusterConfig
 

@@ -69,7 +69,7 @@ def test_num_generations_below_two_is_fatal():
 
 
 def test_seed_recipe_batches_are_valid_on_1_3_and_4_processes():
-    rec = load_recipe(RECIPES / "seed-huatuo-o1-7b-dataset1.yaml")
+    rec = load_recipe(RECIPES / "medzero-huatuo-o1-7b-dataset1.yaml")
     g = {"num_generations": 3, **rec.grpo}
     for world in (1, 3, 4):
         found = batch_findings(g, world)

@@ -45,3 +45,30 @@ def test_preflight_on_the_tiny_model(tiny_model_dir):
     pre = preflight(tiny(tiny_model_dir, peft={"enabled": True, "target_modules": ["q_proj", "qkv"]}))
     assert not pre.ok and any(f.check == "lora_targets" and "qkv" in f.message for f in pre.findings)
     assert len(pre.rows) == 8 and pre.think_preopened is False
+
+
+def test_flash_attention_falls_back_when_not_installed(monkeypatch):
+    import importlib.util
+
+    from medzero.train.preflight import attn_implementation
+    from medzero.train.recipe import recipe_from_dict
+
+    raw = {
+        "model": {"name_or_path": "tiny", "attn_implementation": "flash_attention_2"},
+        "data": {"synthetic": 4},
+    }
+    rec = recipe_from_dict(raw)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "flash_attn" else real(name, *a)
+    )
+    impl, note = attn_implementation(rec, cuda=True)
+    assert impl == "sdpa" and "flash_attn is not installed" in note and "model.attn_fallback" in note
+    impl, note = attn_implementation(rec, cuda=False)
+    assert impl == "sdpa" and "no CUDA device" in note
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    assert attn_implementation(rec, cuda=True) == ("flash_attention_2", None)
+    rec.model.attn_fallback = None  # no fallback: transformers decides (and fails loudly)
+    assert attn_implementation(rec, cuda=False) == ("flash_attention_2", None)
+    rec.model.attn_implementation = "sdpa"
+    assert attn_implementation(rec, cuda=False) == ("sdpa", None)

@@ -110,9 +110,9 @@ def test_every_shipped_recipe_parses():
         assert r.rewards and r.model.name_or_path, p
 
 
-def test_seed_recipes_keep_the_seed_settings():
+def test_medzero_huatuo_recipes_keep_the_seed_batch_and_schedule():
     for n in (1, 2, 3):
-        r = load_recipe(RECIPES / f"seed-huatuo-o1-7b-dataset{n}.yaml")
+        r = load_recipe(RECIPES / f"medzero-huatuo-o1-7b-dataset{n}.yaml")
         g = r.grpo
         assert r.model.name_or_path == "FreedomIntelligence/HuatuoGPT-o1-7B"
         assert g["learning_rate"] == 2e-5 and g["num_generations"] == 3
@@ -124,6 +124,30 @@ def test_seed_recipes_keep_the_seed_settings():
         assert g["vllm_gpu_memory_utilization"] == 0.4
         # the generation batch holds whole groups of 3 completions
         assert g["generation_batch_size"] % 3 == 0
+
+
+def test_seed_exact_recipes_take_every_setting_from_the_seed():
+    for n in (1, 2, 3):
+        r = load_recipe(RECIPES / f"seed-exact-huatuo-o1-7b-dataset{n}.yaml")
+        g = r.grpo
+        assert r.model.name_or_path == "FreedomIntelligence/HuatuoGPT-o1-7B" and r.model.dtype == "bfloat16"
+        assert r.model.attn_implementation == "flash_attention_2" and r.model.attn_fallback == "sdpa"
+        assert r.rewards == {"seed_accuracy": 1.0, "seed_format": 1.0, "seed_xmlcount": 1.0}
+        assert r.data.prompt.template == "seed" and r.data.prepared == f"data/dataset{n}"
+        assert (r.data.prompt_max_tokens, r.data.prompt_overflow) == (1024, "truncate_left")
+        assert (g["beta"], g["temperature"], g["loss_type"]) == (0.04, 0.9, "bnpo")
+        assert g["learning_rate"] == 2e-5 and g["lr_scheduler_type"] == "cosine" and g["warmup_steps"] == 0.1
+        assert (g["num_train_epochs"], g["num_generations"], g["max_completion_length"]) == (6, 3, 8192)
+        assert (g["per_device_train_batch_size"], g["gradient_accumulation_steps"]) == (2, 16)
+        assert g["generation_batch_size"] == 96 and g["seed"] == 42 and g["bf16"] is True
+        assert g["gradient_checkpointing"] is True and g["gradient_checkpointing_kwargs"] == {
+            "use_reentrant": False
+        }
+        assert (g["logging_steps"], g["save_strategy"]) == (5, "epoch")
+        assert g["use_vllm"] is True and g["vllm_mode"] == "server"
+        # TRL 1.16 additions the seed's TRL did not have
+        assert g["use_bias_correction_kl"] is False and g["vllm_importance_sampling_correction"] is False
+        assert "save_steps" not in g and "save_total_limit" not in g
 
 
 def test_set_keeps_yaml11_boolean_words_as_strings():

@@ -1,4 +1,4 @@
-"""``medzero train RECIPE.yaml [--set k=v ...] [--resume] [--check] [--out RUN_DIR]``.
+"""``medzero train RECIPE.yaml [--set k=v ...] [--resume] [--check] [--print-config] [--out RUN_DIR]``.
 
 Light at import time: the training stack (torch, transformers, trl) loads inside the command.
 """
@@ -21,6 +21,13 @@ def register(app: typer.Typer) -> None:
         ),
         resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in RUN_DIR."),
         check: bool = typer.Option(False, "--check", help="Run the pre-flight checks only, then exit."),
+        print_config: bool = typer.Option(
+            False,
+            "--print-config",
+            help="Print the fully resolved settings as JSON (every GRPOConfig field TRL would receive, "
+            "the reward functions with weights and parameters, the template and its system prompt), "
+            "then exit. Loads no model.",
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="Run directory (default: grpo.output_dir, else runs/<recipe name>)."
         ),
@@ -33,6 +40,11 @@ def register(app: typer.Typer) -> None:
 
         rec = load_recipe(recipe, set_)
         run_dir = out or Path(rec.grpo.get("output_dir") or Path("runs") / recipe.stem)
+        if print_config:
+            from medzero.train.resolved import resolved_settings
+
+            typer.echo(json.dumps(resolved_settings(rec, run_dir), indent=2, default=str))
+            return
         if check:
             from medzero.train.preflight import preflight
             from medzero.train.runner import print_findings

@@ -8,7 +8,13 @@ recipe's prompt config. A tokenizer without a chat template gets plain-text prom
 
 ``data.prompt_max_tokens`` is enforced here: a prompt over the cap is dropped, or with
 ``prompt_overflow: truncate`` its question stem loses tokens from the beginning (clinical
-vignettes put the question last) until it fits. :class:`PromptReport` counts both.
+vignettes put the question last) until it fits, or with ``prompt_overflow: truncate_left`` it
+is cut as the seed's TRL cut it: the chat-templated prompt keeps its last ``cap`` tokens, so a
+long question loses the system prompt and the template's opening first. :class:`PromptReport`
+counts what was cut and dropped.
+
+With ``truncate_left`` every prompt is passed to TRL as already-templated text (the seed's TRL
+also templated first, then tokenized and cut); TRL then tokenizes it without re-templating.
 """
 
 from __future__ import annotations
@@ -89,9 +95,40 @@ def count_prompt_tokens(prompt: list[dict[str, str]] | str, tokenizer: Any) -> i
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def trl_text(prompt: list[dict[str, str]] | str, tokenizer: Any) -> str:
+    """The prompt as the text TRL tokenizes for a plain-text prompt. TRL adds the tokenizer's
+    special tokens to such text, so a BOS the chat template wrote is removed here, not doubled."""
+    text = prompt if isinstance(prompt, str) else messages_to_text(prompt, tokenizer)
+    bos = getattr(tokenizer, "bos_token", None)
+    if bos and text.startswith(bos) and tokenizer("")["input_ids"][:1] == [tokenizer.bos_token_id]:
+        text = text[len(bos) :]
+    return text
+
+
+def truncate_left(text: str, tokenizer: Any, cap: int) -> tuple[str, int, bool] | None:
+    """(text, tokens, cut): ``text`` whose tokens (as TRL counts a plain-text prompt, special
+    tokens included) fit in ``cap``, keeping the last ones; ``None`` when nothing fits."""
+    n = len(tokenizer(text)["input_ids"])
+    if n <= cap:
+        return text, n, False
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    keep = cap - (n - len(ids))  # room left by the special tokens TRL adds
+    for _ in range(8):  # decoding at a cut and re-tokenising can shift a token or two
+        if keep <= 0:
+            return None
+        cut = tokenizer.decode(ids[-keep:])
+        n = len(tokenizer(cut)["input_ids"])
+        if n <= cap:
+            return cut, n, True
+        keep -= n - cap
+    return None
+
+
 def _fit(mcq: MCQ, data: DataSection, tokenizer: Any, cap: int) -> tuple[Any, int, bool] | None:
     """(prompt, tokens, truncated) within ``cap``; ``None`` when the question cannot fit."""
     prompt = prompt_value(mcq, data, tokenizer)
+    if data.prompt_overflow == "truncate_left":
+        return truncate_left(trl_text(prompt, tokenizer), tokenizer, cap)
     n = count_prompt_tokens(prompt, tokenizer)
     if n <= cap:
         return prompt, n, False

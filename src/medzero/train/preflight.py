@@ -72,6 +72,29 @@ def resolve_model_path(recipe: Recipe) -> str:
     return name
 
 
+def attn_implementation(recipe: Recipe, cuda: bool | None = None) -> tuple[str | None, str | None]:
+    """The attention implementation the model is loaded with, and a note when it is not the
+    recipe's: ``flash_attention_2`` needs the ``flash_attn`` package and a CUDA device; without
+    them ``model.attn_fallback`` (``sdpa``: same attention, more memory on long sequences) is used."""
+    import importlib.util
+
+    m = recipe.model
+    if m.attn_implementation != "flash_attention_2" or m.attn_fallback is None:
+        return m.attn_implementation, None
+    cuda = has_cuda() if cuda is None else cuda
+    missing = []
+    if importlib.util.find_spec("flash_attn") is None:
+        missing.append("flash_attn is not installed")
+    if not cuda:
+        missing.append("there is no CUDA device")
+    if not missing:
+        return m.attn_implementation, None
+    return m.attn_fallback, (
+        f"model.attn_implementation is flash_attention_2 but {' and '.join(missing)}: loading with "
+        f"{m.attn_fallback!r} (model.attn_fallback) instead"
+    )
+
+
 def read_model_config(path: str, recipe: Recipe) -> dict[str, Any] | None:
     """``config.json`` of a local dir or of a hub model already in the local cache (no download)."""
     local = Path(path) / "config.json"
@@ -152,6 +175,9 @@ def preflight(recipe: Recipe, *, for_training: bool = True) -> Preflight:
         reward_funcs=list(funcs),
     )
     findings = run_checks(recipe, ctx)
+    _, attn_note = attn_implementation(recipe, ctx.has_cuda)
+    if attn_note:
+        findings.append(Finding("attention", "warning", attn_note))
     if report.truncated or report.dropped:
         findings.append(Finding("prompt_cap", "warning", report.describe()))
     return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, think)

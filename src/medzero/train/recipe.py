@@ -57,6 +57,14 @@ class ModelSection:
     attn_implementation: str | None = field(
         default=None, metadata={"help": "eager, sdpa, flash_attention_2 ... (None: transformers' choice)."}
     )
+    attn_fallback: str | None = field(
+        default="sdpa",
+        metadata={
+            "help": "Used instead of attn_implementation 'flash_attention_2' when the flash_attn "
+            "package is not installed or there is no CUDA device (pre-flight says so); None: no "
+            "fallback, transformers then fails to load the model."
+        },
+    )
     trust_remote_code: bool = field(default=False, metadata={"help": "Run model code from the hub repo."})
     revision: str | None = field(default=None, metadata={"help": "Hub revision (branch, tag or commit)."})
     chat_template: str | None = field(
@@ -124,7 +132,11 @@ class DataSection:
     )
     prompt_overflow: str = field(
         default="drop",
-        metadata={"help": "Over the cap: 'drop' the question, or 'truncate' the stem's beginning to fit."},
+        metadata={
+            "help": "Over the cap: 'drop' the question; 'truncate' the stem's beginning to fit; or "
+            "'truncate_left' (the seed's TRL): keep the last prompt_max_tokens tokens of the "
+            "chat-templated prompt, system prompt and template opening going first."
+        },
     )
 
 
@@ -317,7 +329,7 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
             f'{ctx.source}: "data" needs exactly one of prepared, path, synthetic or sample (got {given or "none"})'
         )
     choices = {
-        "data.prompt_overflow": (d.prompt_overflow, ("drop", "truncate")),
+        "data.prompt_overflow": (d.prompt_overflow, ("drop", "truncate", "truncate_left")),
         "guard.action": (recipe.guard.action, ("off", "warn", "stop")),
         "model.dtype": (recipe.model.dtype, ("auto", "float32", "bfloat16", "float16")),
     }

@@ -31,7 +31,14 @@ from medzero.train.callbacks import (
     truncate_after_step,
 )
 from medzero.train.checks import errors
-from medzero.train.preflight import Preflight, has_cuda, preflight, reward_params, world_size
+from medzero.train.preflight import (
+    Preflight,
+    attn_implementation,
+    has_cuda,
+    preflight,
+    reward_params,
+    world_size,
+)
 from medzero.train.recipe import Recipe
 
 CONFIG_FILE, RUN_INFO_FILE, WARMUP_DIR = "config.yaml", "run_info.json", "warmup"
@@ -108,8 +115,9 @@ def load_model(recipe: Recipe, path: str, gradient_checkpointing: bool) -> tuple
         "trust_remote_code": m.trust_remote_code,
         "dtype": _torch_dtype(m.dtype),
     }
-    if m.attn_implementation:
-        kw["attn_implementation"] = m.attn_implementation
+    attn, _ = attn_implementation(recipe)  # the fallback was reported by the pre-flight checks
+    if attn:
+        kw["attn_implementation"] = attn
     if p.load_in_4bit:
         from transformers import BitsAndBytesConfig
 
