@@ -24,7 +24,7 @@ class ScriptedBackend:
     def __init__(self, right_by_drug: dict[str, int], golds: dict[str, str]):
         self.right, self.golds, self.calls = right_by_drug, golds, 0
 
-    def generate(self, prompts, n=1, temperature=0.0, max_new_tokens=512, seed=0):
+    def generate(self, prompts, n=1, temperature=0.0, max_new_tokens=512, seed=0, seeds=None):
         self.calls += 1
         out = []
         for messages in prompts:

@@ -28,7 +28,7 @@ class ScriptedBackend:
         self.calls: list[tuple[int, int]] = []  # (prompts, n) per call
         self.closed = False
 
-    def generate(self, prompts, n=1, temperature=0.0, max_new_tokens=16, seed=0):
+    def generate(self, prompts, n=1, temperature=0.0, max_new_tokens=16, seed=0, seeds=None):
         if self.raise_all:
             raise RuntimeError("server unreachable")
         self.calls.append((len(prompts), n))

@@ -96,3 +96,46 @@ def test_config_errors_are_clear():
     with pytest.raises(ConfigError, match="base_url"):
         EvalConfig(model="m", out="o", backend="openai")
     assert EvalConfig(model="m", out="o", benchmarks="medqa, gpqa_med").benchmarks == ["medqa", "gpqa_med"]
+
+
+def test_dtype_and_the_prompt_configuration_are_part_of_the_settings(tmp_path, question_file):
+    from medzero.data.prompts import PromptConfig
+
+    out = tmp_path / "out"
+    evaluate(_cfg(out, question_file, limit=2), backend=ScriptedBackend())
+    with pytest.raises(ConfigError, match=r"dtype: 'auto' -> 'bfloat16'"):
+        evaluate(_cfg(out, question_file, limit=2, dtype="bfloat16"), backend=ScriptedBackend())
+    gemma = PromptConfig(template="r1zero", system_role="user")
+    with pytest.raises(ConfigError, match=r"prompt: .*'system_role': 'system'.*'system_role': 'user'"):
+        evaluate(_cfg(out, question_file, limit=2, prompt=gemma), backend=ScriptedBackend())
+
+
+def test_the_whole_prompt_configuration_reaches_the_prompts(tmp_path, question_file):
+    from medzero.data.prompts import PromptConfig
+
+    backend = ScriptedBackend()
+    seen = []
+    real = backend.generate
+
+    def spy(prompts, **kw):
+        seen.extend(prompts)
+        return real(prompts, **kw)
+
+    backend.generate = spy
+    cfg = _cfg(
+        tmp_path / "out", question_file, limit=1, prompt=PromptConfig(template="r1zero", system_role="user")
+    )
+    evaluate(cfg, backend=backend)
+    assert [m["role"] for m in seen[0]] == ["user"]  # the system prompt went into the user turn
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["config"]["prompt"]["system_role"] == "user"
+
+
+def test_think_preopened_stays_in_run_json_when_a_rerun_generates_nothing(tmp_path, question_file):
+    out = tmp_path / "out"
+    backend = ScriptedBackend()
+    backend.think_preopened = True
+    evaluate(_cfg(out, question_file, limit=2), backend=backend)
+    assert json.loads((out / "run.json").read_text())["think_preopened"] is True
+    evaluate(_cfg(out, question_file, limit=2), backend=ScriptedBackend())  # nothing left to generate
+    assert json.loads((out / "run.json").read_text())["think_preopened"] is True

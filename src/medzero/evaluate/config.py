@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from medzero.data.prompts import TEMPLATES
+from medzero.data.prompts import TEMPLATES, PromptConfig
 from medzero.errors import ConfigError
 from medzero.evaluate.backends import BACKENDS
 from medzero.evaluate.benchmarks import SEED_BENCHMARKS
@@ -40,8 +40,24 @@ class EvalConfig:
     batch_size: int = field(
         default=16, metadata={"help": "hf: prompts per generate call; openai: requests in flight."}
     )
-    template: Literal["r1zero", "plain"] = field(
-        default="r1zero", metadata={"help": "Prompt template from medzero.data.prompts."}
+    template: str = field(
+        default="r1zero",
+        metadata={"help": "Prompt template from medzero.data.prompts (sets prompt.template)."},
+    )
+    prompt: PromptConfig | None = field(
+        default=None,
+        metadata={
+            "help": "The whole prompt configuration (template, system prompt, instruction, option "
+            "format, system role), e.g. a training run's data.prompt; None: the template's defaults. "
+            "When given, its template wins over `template`."
+        },
+    )
+    think_preopened: bool | None = field(
+        default=None,
+        metadata={
+            "help": "The chat template opens <think> itself; None: detected from the tokenizer "
+            "(`--run` takes the training run's value)."
+        },
     )
     exclude_ids: str | None = field(
         default=None, metadata={"help": "Ids file, JSON list, or a `data prepare` manifest (its train_ids)."}
@@ -58,6 +74,11 @@ class EvalConfig:
     n_boot: int = field(default=2000, metadata={"help": "Bootstrap resamples for the 95% CIs."})
 
     def __post_init__(self) -> None:
+        if isinstance(self.prompt, dict):
+            self.prompt = PromptConfig(**self.prompt)
+        if self.prompt is None:
+            self.prompt = PromptConfig(template=self.template)
+        self.template = self.prompt.template
         if isinstance(self.benchmarks, str):
             self.benchmarks = [b.strip() for b in self.benchmarks.split(",") if b.strip()]
         if not self.benchmarks:
@@ -85,11 +106,34 @@ class EvalConfig:
         if self.adapter and self.backend == "openai":
             raise ConfigError("adapter: serve the adapter on the server side; --adapter is for hf and vllm")
 
-    #: settings that change the outputs; an OUT dir written with others cannot be resumed.
-    IDENTITY = ("model", "adapter", "backend", "template", "temperature", "max_new_tokens", "seed")
+    #: settings that change the outputs; an OUT dir written with others cannot be resumed. The
+    #: batch size is not among them: sampled items are seeded per (question, sample).
+    IDENTITY = (
+        "model",
+        "adapter",
+        "backend",
+        "template",
+        "prompt",
+        "think_preopened",
+        "temperature",
+        "max_new_tokens",
+        "seed",
+        "dtype",
+        "device",
+    )
 
     def identity(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.IDENTITY}
+        out = {k: getattr(self, k) for k in self.IDENTITY}
+        out["prompt"] = asdict(self.prompt) if self.prompt is not None else None
+        return out
+
+    def prompt_for(self, benchmark_template: str | None) -> PromptConfig:
+        """The prompt configuration for a benchmark (one that fixes its own template keeps the
+        rest of the configuration)."""
+        assert self.prompt is not None  # set in __post_init__
+        if benchmark_template and benchmark_template != self.prompt.template:
+            return replace(self.prompt, template=benchmark_template)
+        return self.prompt
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

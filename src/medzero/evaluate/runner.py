@@ -7,8 +7,10 @@ OUT holds ``run.json`` (model, backend, settings), ``items.jsonl`` (one line per
 Resume: a rerun with the same OUT reads ``items.jsonl`` (cutting a line torn by a kill),
 skips every key ``(benchmark, id, sample, prompt_hash)`` already there and generates the rest,
 so each item is scored exactly once and the final numbers equal those of an uninterrupted run.
-A rerun with settings that change outputs (model, adapter, backend, template, temperature,
-token cap, seed) is refused instead of mixing two models in one file.
+A rerun with settings that change outputs (model, adapter, backend, prompt configuration,
+temperature, token cap, seed, dtype, device) is refused instead of mixing two models in one
+file. Sampled items are seeded per (question, sample), so a resumed sampled run gives the same
+items as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def _load_all(cfg: EvalConfig) -> list[LoadedBenchmark]:
 
 
 def _prompt_for(cfg: EvalConfig, lb: LoadedBenchmark) -> PromptConfig:
-    return PromptConfig(template=lb.benchmark.template or cfg.template)
+    return cfg.prompt_for(lb.benchmark.template)
 
 
 def planned_keys(cfg: EvalConfig, loaded: list[LoadedBenchmark]) -> dict[str, list[ItemKey]]:
@@ -151,10 +153,12 @@ def evaluate(cfg: EvalConfig, backend=None) -> Summary:
             finally:
                 if own_backend:
                     backend.close()
-            run_info["think_preopened"] = bool(getattr(backend, "think_preopened", False))
+            run_info["think_preopened"] = _think_preopened(cfg, backend)
         else:
             console.print(f"all {sum(map(len, plan.values()))} items already scored in {out / ITEMS}")
             errors = []
+            if "think_preopened" in previous:  # nothing generated: keep what the generating run saw
+                run_info["think_preopened"] = previous["think_preopened"]
     if errors:
         with JsonlAppender(out / ERRORS) as ej:
             ej.write_many(errors)
@@ -168,6 +172,12 @@ def evaluate(cfg: EvalConfig, backend=None) -> Summary:
     summary = summarize(items, plan, loaded, samples=cfg.samples, n_boot=cfg.n_boot, run=run_info)
     write_summary(summary, out)
     return summary
+
+
+def _think_preopened(cfg: EvalConfig, backend: Any) -> bool:
+    if cfg.think_preopened is not None:
+        return cfg.think_preopened
+    return bool(getattr(backend, "think_preopened", False))
 
 
 def _generate(cfg, loaded, todo, done, backend, appender) -> list[dict[str, Any]]:
@@ -199,6 +209,7 @@ def _generate(cfg, loaded, todo, done, backend, appender) -> list[dict[str, Any]
                 chunk_size=chunk,
                 max_attempts=cfg.max_attempts,
                 on_records=on_records,
+                think_preopened=_think_preopened(cfg, backend),
             )
             errors.extend(result.errors)
     return errors

@@ -20,7 +20,7 @@ from typing import Any
 from medzero.data.prompts import PromptConfig, build_messages
 from medzero.data.schema import MCQ, question_key
 from medzero.errors import MedzeroError
-from medzero.evaluate.backends import Backend, Generation, Message
+from medzero.evaluate.backends import Backend, Generation, Message, sample_seed
 from medzero.jsonl import dumps
 
 ItemKey = tuple[str, str, int, str]  # (benchmark, id, sample, prompt_hash)
@@ -114,9 +114,11 @@ def _plan(
 
 
 def _run_chunk(
-    backend: Backend, chunk: list[_Pending], gen: GenerationSettings, seed: int
+    backend: Backend, chunk: list[_Pending], gen: GenerationSettings, benchmark: str
 ) -> list[tuple[_Pending, int, Generation]]:
-    """Generate every missing sample of ``chunk``; one backend call per distinct missing-count."""
+    """Generate every missing sample of ``chunk``; one backend call per distinct missing-count.
+    Each sample is seeded by :func:`sample_seed` of (seed, benchmark, id, sample index), so a
+    sampled run gives the same completions whatever the chunking, batching or resumption."""
     out: list[tuple[_Pending, int, Generation]] = []
     by_count: dict[int, list[_Pending]] = {}
     for p in chunk:
@@ -128,7 +130,8 @@ def _run_chunk(
                 n=n,
                 temperature=gen.temperature,
                 max_new_tokens=gen.max_new_tokens,
-                seed=seed,
+                seed=gen.seed,
+                seeds=[[sample_seed(gen.seed, benchmark, p.mcq.id, j) for j in p.samples] for p in group],
             )
         except Exception as exc:  # recorded per item and retried; see BackendFailure for total failure
             gens = [[Generation.failed(f"{type(exc).__name__}: {exc}")] * n for _ in group]
@@ -148,6 +151,7 @@ def score_items(
     chunk_size: int = 64,
     max_attempts: int = 3,
     on_records: Callable[[list[dict[str, Any]]], None] | None = None,
+    think_preopened: bool | None = None,
 ) -> ScoreResult:
     """Generate and score ``mcqs`` on ``backend``; see the module docstring.
 
@@ -159,13 +163,15 @@ def score_items(
         chunk_size: questions per backend call; records are handed to ``on_records`` per chunk.
         max_attempts: rounds of generation for pairs whose generation failed.
         on_records: called with each chunk's new records (e.g. to append them to items.jsonl).
+        think_preopened: the completions start inside ``<think>``; None: the backend's own
+            ``think_preopened`` (detected from its chat template).
 
     Raises:
         BackendFailure: when the very first chunk fails entirely (nothing could be generated).
     """
     prompt = prompt or PromptConfig()
     gen = gen or GenerationSettings()
-    think = bool(getattr(backend, "think_preopened", False))
+    think = bool(getattr(backend, "think_preopened", False)) if think_preopened is None else think_preopened
     pending = _plan(benchmark, mcqs, prompt, gen.samples, done)
     result = ScoreResult()
     failures: dict[tuple[str, int], str] = {}
@@ -175,7 +181,7 @@ def score_items(
             break
         failed: dict[str, _Pending] = {}
         for start in range(0, len(pending), chunk_size):
-            outs = _run_chunk(backend, pending[start : start + chunk_size], gen, gen.seed + 1009 * call)
+            outs = _run_chunk(backend, pending[start : start + chunk_size], gen, benchmark)
             call += 1
             records = []
             for p, s, g in outs:

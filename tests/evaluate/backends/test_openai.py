@@ -105,9 +105,13 @@ def test_generates_n_choices_per_prompt_in_order(server):
         "stop",
     )
     req = server.requests[0]
-    assert req["model"] == "served-model" and req["n"] == 2 and req["max_tokens"] == 32
+    # sampled: one request per (prompt, sample), each with its own seed
+    assert req["model"] == "served-model" and req["n"] == 1 and req["max_tokens"] == 32
     assert req["temperature"] == 0.7 and req["auth"] == "Bearer sk-test"
-    assert sorted(r["messages"][0]["content"] for r in server.requests) == [f"question {i}" for i in range(6)]
+    assert sorted(r["messages"][0]["content"] for r in server.requests) == sorted(
+        f"question {i}" for i in range(6) for _ in range(2)
+    )
+    assert len({r["seed"] for r in server.requests}) == 12
 
 
 def test_retries_busy_server_with_backoff(server):

@@ -2,8 +2,13 @@
 
 Every backend turns chat prompts into completions::
 
-    backend.generate(prompts, n=1, temperature=0.0, max_new_tokens=512, seed=0)
+    backend.generate(prompts, n=1, temperature=0.0, max_new_tokens=512, seed=0, seeds=None)
     -> list[list[Generation]]   # one list of ``n`` generations per prompt, in prompt order
+
+With ``temperature > 0``, ``seeds[i][j]`` seeds sample ``j`` of prompt ``i`` alone: a backend must
+draw it the same whatever else is in the call (batch size, other prompts, resumption). The
+runner derives each seed from (seed, benchmark, question id, sample index) with
+:func:`sample_seed`. Without ``seeds`` a backend derives them from ``seed`` and the positions.
 
 Backends are registered by name in :data:`BACKENDS` as lazy ``"module:Class"`` entries, so the
 heavy library behind one (transformers, vLLM) is imported only when that backend is chosen:
@@ -21,12 +26,29 @@ A backend that fails on one prompt returns a :class:`Generation` with ``error`` 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from medzero.registry import Registry
 
 Message = dict[str, str]
+
+
+def sample_seed(seed: int, benchmark: str, question_id: str, sample: int) -> int:
+    """The sampling seed of one (question, sample): a 63-bit hash of (seed, benchmark, question
+    id, sample index), so it does not depend on batching, resumption or the backend.
+
+    >>> sample_seed(0, "medqa", "q1", 0) == sample_seed(0, "medqa", "q1", 0) != sample_seed(0, "medqa", "q1", 1)
+    True
+    """
+    key = f"{seed}\x1f{benchmark}\x1f{question_id}\x1f{sample}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
+
+
+def position_seeds(seed: int, n_prompts: int, n: int) -> list[list[int]]:
+    """Seeds by position, for a caller that gives none (``seeds=None``)."""
+    return [[sample_seed(seed, "", str(i), j) for j in range(n)] for i in range(n_prompts)]
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,7 @@ class Backend(Protocol):
         temperature: float = 0.0,
         max_new_tokens: int = 512,
         seed: int = 0,
+        seeds: list[list[int]] | None = None,
     ) -> list[list[Generation]]: ...
 
     def close(self) -> None: ...

@@ -3,7 +3,9 @@
 Prompts are rendered with the tokenizer's chat template when it has one (else the plain
 ``Role: content`` layout of :func:`medzero.data.prompts.messages_to_text`), sorted by length
 (longest first, so an out-of-memory error shows up on the first batch and padding is minimal),
-left-padded and generated ``batch_size`` at a time. Greedy decoding unless ``temperature > 0``.
+left-padded and generated ``batch_size`` at a time. Greedy decoding unless ``temperature > 0``;
+then every (prompt, sample) row draws its tokens from its own generator seeded with
+``seeds[i][j]`` (:class:`_SeededSampler`), so a sample does not depend on the batch it is in.
 A batch that runs out of memory is split in half and retried; a single prompt that still fails
 comes back as :meth:`Generation.failed`.
 """
@@ -14,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessorList
 
 from medzero.data.prompts import messages_to_text, template_preopens_think
-from medzero.evaluate.backends import BackendConfig, Generation, Message
+from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -34,6 +36,26 @@ def _eos_ids(tokenizer: Any, model: Any) -> set[int]:
     if tokenizer.eos_token_id is not None:
         out.add(tokenizer.eos_token_id)
     return out
+
+
+class _SeededSampler:
+    """A logits processor that samples each row with its own ``torch.Generator`` (plain
+    temperature sampling) and leaves only the drawn token finite, so that greedy decoding then
+    (or sampling) can only pick it. ``generate`` draws a batch from one shared RNG; this makes
+    row ``r`` depend on ``seeds[r]`` alone."""
+
+    def __init__(self, seeds: list[int], temperature: float):
+        self.seeds, self.temperature = seeds, temperature
+        self.gens: list[torch.Generator] | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if self.gens is None:
+            self.gens = [torch.Generator(device=scores.device).manual_seed(s) for s in self.seeds]
+        probs = torch.softmax(scores.float() / self.temperature, dim=-1)
+        picks = torch.cat([torch.multinomial(probs[r], 1, generator=g) for r, g in enumerate(self.gens)])
+        out = torch.full_like(scores, float("-inf"))
+        out[torch.arange(scores.shape[0], device=scores.device), picks] = 0.0
+        return out
 
 
 class HFBackend:
@@ -84,55 +106,73 @@ class HFBackend:
         temperature: float = 0.0,
         max_new_tokens: int = 512,
         seed: int = 0,
+        seeds: list[list[int]] | None = None,
     ) -> list[list[Generation]]:
         ids = self.encode(prompts)
+        seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         results: list[list[Generation]] = [[] for _ in prompts]
-        gen_cfg = self._generation_config(n, temperature, max_new_tokens)
         bs = max(1, self.config.batch_size)
-        for b, start in enumerate(range(0, len(order), bs)):
+        for start in range(0, len(order), bs):
             batch = order[start : start + bs]
-            outs = self._generate_batch([ids[i] for i in batch], gen_cfg, seed + b)
+            outs = self._generate_batch(
+                [ids[i] for i in batch], [seeds[i] for i in batch], n, temperature, max_new_tokens
+            )
             for i, gens in zip(batch, outs, strict=True):
                 results[i] = gens
         return results
 
-    def _generation_config(self, n: int, temperature: float, max_new_tokens: int) -> GenerationConfig:
-        sample = temperature > 0
+    def _generation_config(self, n: int, sample: bool, max_new_tokens: int) -> GenerationConfig:
+        # When sampling, _SeededSampler (the last processor) draws the token and leaves only it
+        # finite, so generate's own draw can only pick it: plain temperature sampling (no
+        # top-k/top-p, as vLLM/OpenAI servers do) from each row's own generator.
         return GenerationConfig(
             max_new_tokens=max_new_tokens,
             do_sample=sample,
-            temperature=temperature if sample else None,
+            temperature=1.0 if sample else None,
             top_p=1.0 if sample else None,
-            top_k=0 if sample else None,  # plain temperature sampling, as vLLM/OpenAI servers do
+            top_k=0 if sample else None,
             num_return_sequences=n,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=sorted(self._eos) or None,
         )
 
     def _generate_batch(
-        self, batch_ids: list[list[int]], gen_cfg: GenerationConfig, seed: int
+        self,
+        batch_ids: list[list[int]],
+        seeds: list[list[int]],
+        n: int,
+        temperature: float,
+        max_new_tokens: int,
     ) -> list[list[Generation]]:
         try:
-            return self._run(batch_ids, gen_cfg, seed)
+            return self._run(batch_ids, seeds, n, temperature, max_new_tokens)
         except torch.OutOfMemoryError as exc:
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
             if len(batch_ids) == 1:
-                return [[Generation.failed(f"out of memory: {exc}")] * gen_cfg.num_return_sequences]
+                return [[Generation.failed(f"out of memory: {exc}")] * n]
             half = len(batch_ids) // 2
-            return self._generate_batch(batch_ids[:half], gen_cfg, seed) + self._generate_batch(
-                batch_ids[half:], gen_cfg, seed + 7919
+            args = (n, temperature, max_new_tokens)
+            return self._generate_batch(batch_ids[:half], seeds[:half], *args) + self._generate_batch(
+                batch_ids[half:], seeds[half:], *args
             )
 
     @torch.inference_mode()
     def _run(
-        self, batch_ids: list[list[int]], gen_cfg: GenerationConfig, seed: int
+        self,
+        batch_ids: list[list[int]],
+        seeds: list[list[int]],
+        n: int,
+        temperature: float,
+        max_new_tokens: int,
     ) -> list[list[Generation]]:
         enc = self.tokenizer.pad({"input_ids": batch_ids}, padding=True, return_tensors="pt").to(self.device)
-        if gen_cfg.do_sample:
-            torch.manual_seed(seed)
-        out = self.model.generate(**enc, generation_config=gen_cfg)
+        gen_cfg = self._generation_config(n, temperature > 0, max_new_tokens)
+        processors = LogitsProcessorList()
+        if temperature > 0:  # rows are prompt-major: prompt i's samples are rows i*n .. i*n+n-1
+            processors.append(_SeededSampler([s for row in seeds for s in row[:n]], temperature))
+        out = self.model.generate(**enc, generation_config=gen_cfg, logits_processor=processors)
         new = out[:, enc["input_ids"].shape[1] :].tolist()
         n = gen_cfg.num_return_sequences
         gens: list[list[Generation]] = []

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from medzero.errors import ConfigError
-from medzero.evaluate.backends import BackendConfig, Generation, Message
+from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -51,9 +51,20 @@ class OpenAIBackend:
         temperature: float = 0.0,
         max_new_tokens: int = 512,
         seed: int = 0,
+        seeds: list[list[int]] | None = None,
     ) -> list[list[Generation]]:
+        if temperature > 0:  # one request per (prompt, sample), each with its own seed
+            seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
+            flat = [(i, s) for i in range(len(prompts)) for s in seeds[i][:n]]
+
+            def sampled(job: tuple[int, int]) -> list[Generation]:
+                return self._complete(prompts[job[0]], 1, temperature, max_new_tokens, job[1])
+
+            per_sample = list(self._pool.map(sampled, flat))
+            return [[g for gs in per_sample[i * n : (i + 1) * n] for g in gs] for i in range(len(prompts))]
+
         def one(i: int) -> list[Generation]:
-            return self._complete(prompts[i], n, temperature, max_new_tokens, seed + i)
+            return self._complete(prompts[i], n, temperature, max_new_tokens, seed)
 
         return list(self._pool.map(one, range(len(prompts))))
 

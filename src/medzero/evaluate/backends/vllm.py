@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from medzero.errors import ConfigError
-from medzero.evaluate.backends import BackendConfig, Generation, Message
+from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
 
 
 def _import_vllm() -> Any:
@@ -62,16 +62,36 @@ class VLLMBackend:
         temperature: float = 0.0,
         max_new_tokens: int = 512,
         seed: int = 0,
+        seeds: list[list[int]] | None = None,
     ) -> list[list[Generation]]:
-        params = self._sampling_params(
-            n=n,
-            temperature=temperature,
-            top_p=1.0,
-            max_tokens=max_new_tokens,
-            seed=seed if temperature > 0 else None,
-            skip_special_tokens=True,
+        def params(k: int, sample_seed: int | None) -> Any:
+            return self._sampling_params(
+                n=k,
+                temperature=temperature,
+                top_p=1.0,
+                max_tokens=max_new_tokens,
+                seed=sample_seed,
+                skip_special_tokens=True,
+            )
+
+        if temperature > 0:  # one request per (prompt, sample), each with its own seed
+            seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
+            flat = [(p, s) for p, row in zip(prompts, seeds, strict=True) for s in row[:n]]
+            outputs = self.llm.chat(
+                [p for p, _ in flat],
+                sampling_params=[params(1, s) for _, s in flat],
+                lora_request=self._lora,
+                use_tqdm=False,
+            )
+            per_sample = self._to_generations(outputs)
+            return [[g for gs in per_sample[i * n : (i + 1) * n] for g in gs] for i in range(len(prompts))]
+        outputs = self.llm.chat(
+            prompts, sampling_params=params(n, None), lora_request=self._lora, use_tqdm=False
         )
-        outputs = self.llm.chat(prompts, sampling_params=params, lora_request=self._lora, use_tqdm=False)
+        return self._to_generations(outputs)
+
+    @staticmethod
+    def _to_generations(outputs: Any) -> list[list[Generation]]:
         results: list[list[Generation]] = []
         for req in outputs:
             prompt_tokens = len(req.prompt_token_ids or [])
