@@ -116,3 +116,35 @@ def test_loader_flag_a_format_lacks(tmp_path, capsys):
     assert exc.value.code == 2 and "has no option(s) ['medical_only']" in capsys.readouterr().err
     over = json.loads(run("data", "overlap", str(path), str(path), "--medical-only", "--json").stdout)
     assert over["benchmarks"][0]["exact"] == 4  # overlap passes the flag only to formats that take it
+
+
+def test_prepare_stratify_option(tmp_path, capsys):
+    rows = []
+    for i in range(20):
+        options = {k: f"choice {k}{i}" for k in "ABCDE"}
+        block = " ".join(f"({k}) {v}" for k, v in options.items())
+        kind = "Understanding" if i % 4 == 0 else "Reasoning"
+        rows.append(
+            {
+                "id": f"Text-{i}",
+                "question": f"Case {i}?\nAnswer Choices: {block}",
+                "options": options,
+                "label": "B",
+                "question_type": kind,
+            }
+        )
+    xpert = tmp_path / "xpert.jsonl"
+    xpert.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    args = ["data", "prepare", "--recipe", "dataset3", "--medxpertqa", str(xpert), "--n-medxpertqa", "4"]
+    res = run(*args, "--stratify", "question_type", "--template", "seed", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sources"][0]["stratify"] == "question_type" and manifest["prompt"]["template"] == "seed"
+    train = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    kinds = [json.loads(r["meta"])["question_type"] for r in train]
+    assert sorted(kinds) == ["Reasoning"] * 3 + ["Understanding"]  # 15/5 -> 3/1 of 4
+    assert train[0]["prompt"][1]["content"].endswith("(E) choice E" + train[0]["id"].split("-")[1])
+    with pytest.raises(SystemExit) as exc:
+        main(["data", "prepare", "--mix", str(xpert), "--stratify", "question_type", "--out", str(out)])
+    assert exc.value.code == 2 and "a --mix file sets stratify per entry" in capsys.readouterr().err

@@ -207,3 +207,41 @@ def test_exclude_ids_from_a_manifest_also_excludes_dropped_twins(inputs, tmp_pat
     by_id = {m.id: m for m in load_mcqs(medqa).records}
     for dropped, kept in twins.items():  # all 36 kept questions are trained here
         assert excl.excludes(by_id[kept]) and excl.excludes(by_id[dropped])
+
+
+def test_stratified_split_keeps_each_question_type_share(tmp_path):
+    """The seed's MedXpertQA split was stratified by question_type; --stratify reproduces that."""
+    path = fake_medxpertqa(tmp_path / "xpert.jsonl", 50)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for i, row in enumerate(rows):  # 38 Reasoning, 12 Understanding (76% / 24%)
+        row["question_type"] = "Understanding" if i % 4 == 0 and i < 48 else "Reasoning"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    counts = {}
+    for seed in (0, 1, 2):
+        entries = recipe_mix("dataset3", medxpertqa=path, n_medxpertqa=10, stratify="question_type")
+        mix = build_mix(entries, seed=seed)
+        pool_types = [m.meta["question_type"] for m in mix.train]
+        # 20% of 38 = 7.6 and of 12 = 2.4: largest remainder -> 8 + 2 = the plain split's 10
+        assert (pool_types.count("Reasoning"), pool_types.count("Understanding")) == (8, 2)
+        assert mix.sources[0]["stratify"] == "question_type" and len(mix.heldout) == 40
+        counts[seed] = {m.id for m in mix.train}
+    assert len({frozenset(v) for v in counts.values()}) == 3  # still a seeded random draw
+    plain = build_mix(recipe_mix("dataset3", medxpertqa=path, n_medxpertqa=10), seed=0)
+    assert plain.sources[0]["stratify"] is None and len(plain.train) == 10
+    # every question needs the field; and stratify needs a split to shape
+    rows[3].pop("question_type")
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ConfigError, match="Text-3: no 'question_type' to stratify by"):
+        build_mix(recipe_mix("dataset3", medxpertqa=path, n_medxpertqa=10, stratify="question_type"), seed=0)
+    with pytest.raises(ConfigError, match="needs pool_frac"):
+        MixEntry("medqa", "x", count=1, stratify="question_type")
+
+
+def test_real_medxpertqa_stratified_pool(shared_data):
+    entries = recipe_mix(
+        "dataset3", medxpertqa=shared_data / "medxpertqa/text_test.jsonl", stratify="question_type"
+    )
+    mix = build_mix(entries, seed=42)
+    types = [m.meta["question_type"] for m in mix.train]
+    # the file: 1861 Reasoning, 589 Understanding; 20% of each, 490 in all
+    assert (len(types), types.count("Reasoning"), types.count("Understanding")) == (490, 372, 118)

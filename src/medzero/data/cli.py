@@ -147,7 +147,17 @@ def prepare_cmd(
             "--pool-frac", help="Share of MedXpertQA used as the training pool; the rest is held out."
         ),
     ] = 0.2,
-    template: Annotated[str, typer.Option("--template", help="Prompt template: r1zero or plain.")] = "r1zero",
+    stratify: Annotated[
+        Optional[str],
+        typer.Option(
+            "--stratify",
+            help="Meta field that keeps its proportions in the MedXpertQA training pool; "
+            "'question_type' is the seed's stratified split. Default: a plain seeded split.",
+        ),
+    ] = None,
+    template: Annotated[
+        str, typer.Option("--template", help="Prompt template: r1zero, r1zero-short, plain or seed.")
+    ] = "r1zero",
     system_prompt: Annotated[
         Optional[str], typer.Option("--system-prompt", help="Override the template's system prompt.")
     ] = None,
@@ -172,6 +182,8 @@ def prepare_cmd(
     if system_role not in ("system", "user"):
         raise ConfigError(f"--system-role must be 'system' or 'user', got {system_role!r}")
     if mix is not None:
+        if stratify is not None:
+            raise ConfigError("--stratify is for --recipe; a --mix file sets stratify per entry")
         entries = load_mix(mix)
         name = f"mix:{mix.name}"
     else:
@@ -182,6 +194,7 @@ def prepare_cmd(
             n_medqa=n_medqa,
             n_medxpertqa=n_medxpertqa,
             pool_frac=pool_frac,
+            stratify=stratify,
         )
         name = recipe
     cfg = PromptConfig(

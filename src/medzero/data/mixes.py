@@ -21,6 +21,7 @@ A custom mix is a YAML list (paths relative to the YAML file)::
       path: data/text_test.jsonl
       count: 200
       pool_frac: 0.2          # optional: train pool fraction, the rest is held out
+      stratify: question_type # optional: keep each question type's share in the pool (the seed's split)
       format: medxpertqa      # optional (default auto)
       options: {}             # optional loader options, e.g. {cop_base: 1}
 """
@@ -57,6 +58,14 @@ class MixEntry:
         },
     )
     options: dict[str, Any] = field(default_factory=dict, metadata={"help": "Loader options."})
+    stratify: str | None = field(
+        default=None,
+        metadata={
+            "help": "With pool_frac: a meta field (e.g. question_type for MedXpertQA) whose values keep "
+            "their proportions in the training pool, as the seed's stratified split did. None: a plain "
+            "seeded split."
+        },
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.count, int) or isinstance(self.count, bool) or self.count <= 0:
@@ -71,6 +80,11 @@ class MixEntry:
             )
         if not isinstance(self.options, dict):
             raise ConfigError(f"mix entry {self.source!r}: options must be a mapping")
+        if self.stratify is not None and self.pool_frac is None:
+            raise ConfigError(
+                f"mix entry {self.source!r}: stratify={self.stratify!r} needs pool_frac (it shapes the "
+                "split into a training pool and held-out questions)"
+            )
 
 
 def recipe_mix(
@@ -81,8 +95,10 @@ def recipe_mix(
     n_medqa: int | None = None,
     n_medxpertqa: int | None = None,
     pool_frac: float = DEFAULT_POOL_FRAC,
+    stratify: str | None = None,
 ) -> list[MixEntry]:
-    """The entries of a built-in recipe, with its sizes optionally overridden."""
+    """The entries of a built-in recipe, with its sizes optionally overridden; ``stratify``
+    (a meta field, e.g. ``question_type``) applies to the MedXpertQA split."""
     if recipe not in RECIPES:
         from medzero.registry import did_you_mean
 
@@ -103,6 +119,7 @@ def recipe_mix(
                 path=str(paths[source]),
                 count=overrides[source] or count,
                 pool_frac=pool_frac if source == "medxpertqa" else None,
+                stratify=stratify if source == "medxpertqa" else None,
             )
         )
     return entries

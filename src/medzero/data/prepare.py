@@ -81,15 +81,42 @@ def dedup(mcqs: list[MCQ]) -> tuple[list[MCQ], dict[str, str]]:
     return kept, twins
 
 
-def split_pool(mcqs: list[MCQ], frac: float, seed: int, source: str) -> tuple[list[MCQ], list[MCQ]]:
-    """A seeded ``round(frac * n)`` training pool and the held-out rest (kept in file order)."""
+def split_pool(
+    mcqs: list[MCQ], frac: float, seed: int, source: str, stratify: str | None = None
+) -> tuple[list[MCQ], list[MCQ]]:
+    """A seeded ``round(frac * n)`` training pool and the held-out rest (kept in file order).
+
+    With ``stratify`` (a meta field), each value's share of the pool is its share of the file:
+    ``frac`` of each group, rounded so the groups add up to ``round(frac * n)`` (largest
+    remainders first), each group shuffled with its own seeded stream."""
     n_pool = round(frac * len(mcqs))
     order = list(range(len(mcqs)))
     _rng(seed, source, "pool").shuffle(order)
+    if stratify is not None:
+        order = _stratified_order(mcqs, order, n_pool, stratify, source)
     in_pool = set(order[:n_pool])
     pool = [mcqs[i] for i in order[:n_pool]]
     heldout = [m for i, m in enumerate(mcqs) if i not in in_pool]
     return pool, heldout
+
+
+def _stratified_order(mcqs: list[MCQ], order: list[int], n_pool: int, key: str, source: str) -> list[int]:
+    """``order`` rearranged so that its first ``n_pool`` indices hold each ``meta[key]`` value in
+    proportion (the shuffled order is kept within each group)."""
+    groups: dict[str, list[int]] = {}
+    for i in order:
+        value = mcqs[i].meta.get(key)
+        if value is None:
+            raise ConfigError(f"{source} question {mcqs[i].id}: no {key!r} to stratify by")
+        groups.setdefault(str(value), []).append(i)
+    share = {g: n_pool * len(ix) / len(mcqs) for g, ix in groups.items()}
+    take = {g: int(v) for g, v in share.items()}
+    by_remainder = sorted(groups, key=lambda g: (-(share[g] - take[g]), g))
+    for g in by_remainder[: n_pool - sum(take.values())]:
+        take[g] += 1
+    head = [i for g in sorted(groups) for i in groups[g][: take[g]]]
+    chosen = set(head)
+    return head + [i for i in order if i not in chosen]
 
 
 def sample(pool: list[MCQ], count: int, seed: int, source: str, where: str = "") -> list[MCQ]:
@@ -138,7 +165,7 @@ def build_mix(entries: list[MixEntry], seed: int) -> BuiltMix:
         if entry.pool_frac is None:
             pool, held = kept, []
         else:
-            pool, held = split_pool(kept, entry.pool_frac, seed, entry.source)
+            pool, held = split_pool(kept, entry.pool_frac, seed, entry.source, entry.stratify)
         picked = sample(pool, entry.count, seed, entry.source, where=entry.path)
         train.extend(picked)
         heldout.extend(held)
@@ -150,6 +177,7 @@ def build_mix(entries: list[MixEntry], seed: int) -> BuiltMix:
                 **info,
                 "duplicates_removed": len(twins),
                 "pool_frac": entry.pool_frac,
+                "stratify": entry.stratify,
                 "pool": len(pool),
                 "heldout": len(held),
                 "count": len(picked),
