@@ -8,7 +8,8 @@ Llama-family model, built from a config with no download.
   unseen names cannot be solved. ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` are
   ordinary added tokens (they survive ``skip_special_tokens``); pad, eos and the chat role
   markers are special tokens; padding is on the left; a small chat template makes
-  ``apply_chat_template(messages, add_generation_prompt=True)`` work.
+  ``apply_chat_template(messages, add_generation_prompt=True)`` work, with tools and tool calls
+  too (a ``response_template`` parses calls back, as TRL's ``tools=`` needs).
 * Model: :class:`transformers.LlamaConfig` sized by a :class:`TinyModelConfig` preset
   (``tiny``: hidden 128, 2 layers, ~0.6M parameters, fp32; ``small-100m``: ~100M for GPU checks).
 
@@ -32,19 +33,47 @@ from medzero.data.synthetic import DRUG_CLASSES, SUFFIXES, SYNTHETIC_PROMPT_CONF
 from medzero.registry import Registry
 
 # Bump when the build procedure changes: it is part of the cache key.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 MARKER = "medzero_tiny.json"
 
 PAD, EOS = "<pad>", "</s>"
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
 TAG_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
+# Tool calls (TRL's ``tools=``): the tools are listed first, an assistant's calls follow its text as
+# <tool_call>{"name": ..., "arguments": {...}}</tool_call>, a tool's result is a ``tool`` turn.
+# Without tools the rendering is what it always was. See medzero.models.toolcall.
 CHAT_TEMPLATE = (
+    "{%- if tools -%}"
+    '<|system|>Tools you can call: write <tool_call>{"name": NAME, "arguments": {...}}</tool_call> '
+    "and the result comes back as a tool turn."
+    "{%- for t in tools %}{{ '\\n' }}{{ t | tojson }}{%- endfor %}{{ '\\n' }}"
+    "{%- endif -%}"
     "{%- for m in messages -%}"
-    "<|{{ m['role'] }}|>{{ m['content'] }}"
-    "{%- if m['role'] == 'assistant' %}" + EOS + "{% endif %}{{ '\\n' }}"
+    "<|{{ m['role'] }}|>{{ m['content'] if m['content'] is string else '' }}"
+    "{%- if m['role'] == 'assistant' %}"
+    "{%- for c in m.get('tool_calls') or [] %}{%- set f = c['function'] if 'function' in c else c %}"
+    '<tool_call>{"name": {{ f[\'name\'] | tojson }}, "arguments": '
+    "{{ f['arguments'] if f['arguments'] is string else f['arguments'] | tojson }}}</tool_call>"
+    "{%- endfor %}" + EOS + "{% endif %}{{ '\\n' }}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt %}<|assistant|>{% endif -%}"
 )
+# How ``tokenizer.parse_response`` reads a generated assistant turn back: tool calls out, the rest
+# (reasoning and answer tags included) stays the content.
+RESPONSE_TEMPLATE = {
+    "defaults": {"role": "assistant"},
+    "start_anchor": "<|assistant|>",
+    "fields": {
+        "tool_calls": {
+            "open": "<tool_call>",
+            "close_pattern": r"</tool_call>\s*",
+            "repeats": True,
+            "content": "json",
+            "transform": {"type": "function", "function": "{content}"},
+        },
+        "content": {"close_pattern": EOS + r"\s*", "content": "text"},
+    },
+}
 
 # A short bundled text so the tokenizer also sees ordinary clinical English.
 _BUNDLED_TEXT = """\
@@ -136,6 +165,7 @@ def train_tokenizer(vocab_size: int = 512, seed: int = 0):
         eos_token=EOS,
         padding_side="left",
         chat_template=CHAT_TEMPLATE,
+        response_template=RESPONSE_TEMPLATE,
         model_max_length=1_000_000,
     )
 

@@ -210,6 +210,24 @@ def _think(recipe: Recipe, ctx: Context) -> list[Finding]:
     ]
 
 
+def _tool_calls(ctx: Context) -> list[Finding]:
+    """Whether the chat template round-trips a tool call (what TRL's ``tools=`` needs)."""
+    from medzero.models.toolcall import tool_call_problems
+
+    if ctx.tokenizer is None:
+        return []
+    problems = tool_call_problems(ctx.tokenizer)
+    if not problems:
+        return [
+            Finding(
+                "tool_calls", "info", "the chat template round-trips a tool call: TRL's tools= can be used."
+            )
+        ]
+    return [
+        Finding("tool_calls", "info", "tool calls are not available with this model: " + "; ".join(problems))
+    ]
+
+
 def _lora(recipe: Recipe, ctx: Context) -> list[Finding]:
     p = recipe.peft
     if not p.active or isinstance(p.target_modules, str) or ctx.module_names is None:
@@ -334,6 +352,7 @@ def run_checks(recipe: Recipe, ctx: Context) -> list[Finding]:
     found += _lr(g, recipe)
     found += _context(g, recipe, ctx)
     found += _think(recipe, ctx)
+    found += _tool_calls(ctx)
     found += _lora(recipe, ctx)
     found += _device(g, recipe, ctx)
     found += _quant(recipe)
