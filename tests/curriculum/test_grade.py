@@ -149,3 +149,12 @@ def test_grades_near_chance_come_with_a_warning(tmp_path, questions, capsys):
     backend = ScriptedBackend({m.meta["drug"]: 1 for m in mcqs}, {m.meta["drug"]: m.answer for m in mcqs})
     grade(GradeConfig(dataset=str(path), model="scripted", out=str(tmp_path / "g"), k=4), backend=backend)
     assert "near chance" in capsys.readouterr().err
+
+
+def test_grading_carries_the_whole_prompt_configuration(tmp_path):
+    from medzero.curriculum.grade import GradeConfig
+    from medzero.data.prompts import PromptConfig
+
+    cfg = GradeConfig(dataset="x", model="m", out=str(tmp_path), prompt=PromptConfig(system_role="user"))
+    ecfg = cfg.eval_config(tmp_path / "q.jsonl")
+    assert ecfg.prompt.system_role == "user" and cfg.template == "r1zero"

@@ -32,6 +32,15 @@ def grade_cmd(
     max_new_tokens: opt.MaxNewTokens = 1024,
     seed: opt.Seed = 0,
     template: opt.Template = "r1zero",
+    prompt_from: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--prompt-from",
+            help="A training recipe (or a run folder): use its whole prompt configuration "
+            "(data.prompt: template, system role, ...) instead of --template.",
+            rich_help_panel=_GEN,
+        ),
+    ] = None,
     mode: Annotated[
         str, typer.Option(help="Extraction mode scored as correct.", rich_help_panel=_GEN)
     ] = "strict",
@@ -46,7 +55,14 @@ def grade_cmd(
     from medzero.curriculum.bins import BinThresholds
     from medzero.curriculum.grade import GradeConfig, grade
 
+    prompt = None
+    if prompt_from is not None:
+        from medzero.train.recipe import load_recipe
+
+        recipe_path = prompt_from / "config.yaml" if prompt_from.is_dir() else prompt_from
+        prompt = load_recipe(recipe_path).data.prompt
     cfg = GradeConfig(
+        prompt=prompt,
         dataset=str(dataset),
         model=model,
         out=str(out),

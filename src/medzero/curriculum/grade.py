@@ -31,6 +31,7 @@ from typing import Any, Literal
 from medzero import __version__
 from medzero.console import console
 from medzero.curriculum.bins import BinThresholds, assign_bin, bin_counts
+from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
 
 ROWS_FILE = "train.jsonl"
@@ -56,8 +57,15 @@ class GradeConfig:
     mode: Literal["strict", "last", "lenient"] = field(
         default="strict", metadata={"help": "Extraction mode that decides whether an answer is correct."}
     )
-    template: Literal["r1zero", "plain"] = field(
+    template: str = field(
         default="r1zero", metadata={"help": "Prompt template; use the one the training recipe uses."}
+    )
+    prompt: PromptConfig | None = field(
+        default=None,
+        metadata={
+            "help": "The whole prompt configuration (e.g. the training recipe's data.prompt, with "
+            "its system_role); when given, its template wins over `template`."
+        },
     )
     thresholds: BinThresholds = field(default_factory=BinThresholds, metadata={"help": "Bin cut points."})
     limit: int | None = field(default=None, metadata={"help": "Grade only the first N questions."})
@@ -73,6 +81,11 @@ class GradeConfig:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.prompt, dict):
+            self.prompt = PromptConfig(**self.prompt)
+        if self.prompt is None:
+            self.prompt = PromptConfig(template=self.template)
+        self.template = self.prompt.template
         if self.k < 1:
             raise ConfigError(f"--k must be >= 1, got {self.k}")
         if self.mode not in ("strict", "last", "lenient"):
@@ -93,7 +106,7 @@ class GradeConfig:
             max_new_tokens=self.max_new_tokens,
             seed=self.seed,
             batch_size=self.batch_size,
-            template=self.template,
+            prompt=self.prompt,
             base_url=self.base_url,
             api_key=self.api_key,
             device=self.device,
@@ -134,13 +147,12 @@ def answers_by_question(
 
 def graded_row(mcq: Any, answers: list[tuple[int, str | None, bool]], cfg: GradeConfig) -> dict[str, Any]:
     """The training row of one question with its grade."""
-    from medzero.data.prompts import PromptConfig
     from medzero.data.rows import mcq_to_row
 
     n_correct = sum(ok for _, _, ok in answers)
     rate = n_correct / len(answers)
     bin_ = assign_bin(rate, cfg.thresholds)
-    row = mcq_to_row(mcq, PromptConfig(template=cfg.template))
+    row = mcq_to_row(mcq, cfg.prompt)
     row["meta"] = json.dumps(
         {**mcq.meta, "pass_rate": rate, "difficulty": bin_}, ensure_ascii=False, sort_keys=True
     )
@@ -208,6 +220,7 @@ def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
                 "seed": cfg.seed,
             },
             "template": cfg.template,
+            "prompt": asdict(cfg.prompt) if cfg.prompt is not None else None,
             "mode": cfg.mode,
             "thresholds": asdict(cfg.thresholds),
             "bins": counts,

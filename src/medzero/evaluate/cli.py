@@ -37,11 +37,34 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         out: Annotated[Optional[Path], typer.Option(help="Output directory (resumable).")] = None,
+        run_dir: Annotated[
+            Optional[Path],
+            typer.Option(
+                "--run",
+                help="A `medzero train` run folder: evaluate its model with its prompt configuration "
+                "(template, system role, ...), think_preopened, completion cap and dtype.",
+                rich_help_panel=_MODEL,
+            ),
+        ] = None,
+        checkpoint: Annotated[
+            Optional[str],
+            typer.Option(
+                help="With --run: best | final | N (checkpoint-N); default best when the run has one, "
+                "else final.",
+                rich_help_panel=_MODEL,
+            ),
+        ] = None,
         adapter: opt.Adapter = None,
         backend: opt.Backend = "hf",
         base_url: opt.BaseUrl = None,
         device: opt.Device = None,
-        dtype: opt.Dtype = "auto",
+        dtype: Annotated[
+            Optional[str],
+            typer.Option(
+                help="auto | float32 | bfloat16 | float16 (default auto; with --run the run's).",
+                rich_help_panel=_MODEL,
+            ),
+        ] = None,
         benchmarks: Annotated[
             str,
             typer.Option(help="Comma-separated names, `sample`, or file:PATH.", rich_help_panel=_DATA),
@@ -57,48 +80,59 @@ def register(app: typer.Typer) -> None:
             Optional[Path],
             typer.Option(help="Ids file, JSON list, or `data prepare` manifest.json.", rich_help_panel=_DATA),
         ] = None,
-        template: opt.Template = "r1zero",
+        template: Annotated[
+            Optional[str],
+            typer.Option(
+                help="Prompt template (default r1zero; with --run the run's whole prompt configuration).",
+                rich_help_panel=_GEN,
+            ),
+        ] = None,
         samples: Annotated[
             int, typer.Option(help="Completions per question (pass@k).", rich_help_panel=_GEN)
         ] = 1,
         temperature: opt.Temperature = 0.0,
-        max_new_tokens: opt.MaxNewTokens = 1024,
+        max_new_tokens: Annotated[
+            Optional[int],
+            typer.Option(
+                help="Token cap per completion (default 1024; with --run the run's max_completion_length).",
+                rich_help_panel=_GEN,
+            ),
+        ] = None,
         batch_size: opt.BatchSize = 16,
         seed: opt.Seed = 0,
         json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     ) -> None:
         """Evaluate --model on --benchmarks and write OUT/items.jsonl + summary.{json,md,csv}.
 
-        Example: medzero eval --model MODEL_DIR --benchmarks sample --out eval-out
+        Examples: medzero eval --model MODEL_DIR --benchmarks sample --out eval-out;
+        medzero eval --run RUN_DIR --benchmarks file:HELDOUT.jsonl --out eval-out
         """
         if ctx.invoked_subcommand is not None:
             return
-        if model is None or out is None:
+        if out is None or (model is None and run_dir is None):
             typer.echo(ctx.get_help(), err=True)
-            raise typer.BadParameter("--model and --out are required to run an evaluation")
+            raise typer.BadParameter("--out and one of --model or --run are required to run an evaluation")
         from medzero.console import console
         from medzero.evaluate.config import EvalConfig
+        from medzero.evaluate.fromrun import eval_settings
         from medzero.evaluate.runner import evaluate
         from medzero.evaluate.summary import to_markdown
 
+        chosen = eval_settings(run_dir, checkpoint, model, adapter, template, max_new_tokens, dtype)
         cfg = EvalConfig(
-            model=model,
+            **chosen,
             out=str(out),
-            adapter=adapter,
             backend=backend,  # type: ignore[arg-type]
             benchmarks=benchmarks,  # type: ignore[arg-type]  (split in __post_init__)
             data_dir=str(data_dir) if data_dir else None,
             limit=limit,
             samples=samples,
             temperature=temperature,
-            max_new_tokens=max_new_tokens,
             seed=seed,
             batch_size=batch_size,
-            template=template,  # type: ignore[arg-type]
             exclude_ids=str(exclude_ids) if exclude_ids else None,
             base_url=base_url,
             device=device,
-            dtype=dtype,  # type: ignore[arg-type]
         )
         summary = evaluate(cfg)
         if json_out:

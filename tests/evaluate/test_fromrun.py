@@ -1,0 +1,77 @@
+"""``medzero eval --run RUN_DIR``: the run's model and prompt settings (a fake run folder holding
+the tiny model; no training needed)."""
+
+import json
+import shutil
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from medzero.cli import build_app
+from medzero.errors import ConfigError
+from medzero.evaluate.fromrun import run_settings
+from medzero.train.recipe import load_recipe
+
+
+@pytest.fixture
+def run_dir(tmp_path, noisy_model_dir):
+    """A run folder as `medzero train` leaves it: config.yaml, run_info.json, final/, best/."""
+    run = tmp_path / "run"
+    run.mkdir()
+    raw = yaml.safe_load(load_recipe("recipes/tiny-cpu.yaml").to_yaml())
+    raw["data"]["prompt"]["system_role"] = "user"  # a Gemma-style recipe
+    raw["grpo"]["max_completion_length"] = 7
+    (run / "config.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    (run / "run_info.json").write_text(json.dumps({"think_preopened": False, "model_path": "unused"}))
+    for name in ("final", "best", "checkpoint-50"):
+        shutil.copytree(noisy_model_dir, run / name)
+    return run
+
+
+def test_run_settings_take_the_best_model_and_the_whole_prompt(run_dir):
+    s = run_settings(run_dir)
+    assert s.checkpoint == "best" and s.model == str(run_dir / "best") and s.adapter is None
+    assert s.prompt.template == "r1zero-short" and s.prompt.system_role == "user"
+    assert s.max_new_tokens == 7 and s.dtype == "float32"
+    assert run_settings(run_dir, "final").model == str(run_dir / "final")
+    assert run_settings(run_dir, "50").model == str(run_dir / "checkpoint-50")
+    shutil.rmtree(run_dir / "best")
+    assert run_settings(run_dir).checkpoint == "final"  # no best: final
+    with pytest.raises(
+        ConfigError, match=r"checkpoint-9: no such checkpoint.*available: checkpoint-50, final"
+    ):
+        run_settings(run_dir, "9")
+    with pytest.raises(ConfigError, match="not a training run folder"):
+        run_settings(run_dir / "final")
+
+
+def test_eval_run_evaluates_with_the_runs_settings(run_dir, tmp_path):
+    out = tmp_path / "ev"
+    res = CliRunner().invoke(
+        build_app(),
+        ["eval", "--run", str(run_dir), "--benchmarks", "sample", "--limit", "3", "--out", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    run = json.loads((out / "run.json").read_text())
+    cfg = run["config"]
+    assert cfg["model"] == str(run_dir / "best") and cfg["max_new_tokens"] == 7 and cfg["dtype"] == "float32"
+    assert cfg["prompt"]["system_role"] == "user" and cfg["prompt"]["template"] == "r1zero-short"
+    items = [json.loads(x) for x in (out / "items.jsonl").read_text().splitlines()]
+    assert len(items) == 3 and all(r["completion_tokens"] <= 7 for r in items)
+    # an explicit option still wins over the run's
+    res = CliRunner().invoke(
+        build_app(),
+        ["eval", "--run", str(run_dir), "--benchmarks", "sample", "--limit", "1", "--max-new-tokens", "3",
+         "--out", str(tmp_path / "ev2")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "ev2" / "run.json").read_text())["config"]["max_new_tokens"] == 3
+
+
+def test_eval_run_refuses_a_model_beside_it(run_dir, tmp_path, capsys):
+    from medzero.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "--run", str(run_dir), "--model", "x", "--out", str(tmp_path / "ev")])
+    assert exc.value.code == 2 and "--run takes the run's model" in capsys.readouterr().err
