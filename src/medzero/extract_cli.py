@@ -41,20 +41,16 @@ def run_extract(
     lines: TextIO, out: TextIO, err: TextIO, modes: tuple[str, ...], think_preopened: bool = False
 ) -> int:
     """Process ``lines``; return the number of malformed lines."""
-    import json
-
     from medzero.extract import extract
-    from medzero.jsonl import dumps
+    from medzero.jsonl import dumps, parse_line
 
     bad = 0
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
+        obj, problem = parse_line(line)  # hostile lines (deep nesting, huge numbers) included
+        if problem is None:
             problem = _check_line(obj)
-        except json.JSONDecodeError as exc:
-            problem = f"invalid JSON ({exc.msg} at column {exc.colno})"
         if problem is not None:
             bad += 1
             err.write(f"<stdin>:{lineno}: {problem}\n")

@@ -36,11 +36,9 @@ def iter_jsonl(
             if not line.strip():
                 continue
             err = None
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                torn = "" if line.endswith("\n") else " (torn last line: the writer was probably killed)"
-                err = DataError(path, lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno}){torn}")
+            obj, problem = parse_line(line)
+            if problem is not None:
+                err = DataError(path, lineno, None, problem)
             else:
                 if objects_only and not isinstance(obj, dict):
                     err = DataError(path, lineno, None, f"expected a JSON object, got {type(obj).__name__}")
@@ -52,6 +50,24 @@ def iter_jsonl(
             yield lineno, obj
 
 
+def parse_line(line: str) -> tuple[Any, str | None]:
+    """``(object, None)`` for one JSON line, or ``(None, what is wrong)``; never raises.
+
+    Beyond syntax errors this covers what ``json.loads`` raises on hostile input: nesting deeper
+    than the interpreter's recursion limit, and integers over Python's 4,300-digit limit."""
+    try:
+        return json.loads(line), None
+    except json.JSONDecodeError as exc:
+        torn = "" if line.endswith("\n") else " (torn last line: the writer was probably killed)"
+        return None, f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno}){torn}"
+    except RecursionError:
+        return None, "invalid JSON (nested too deeply)"
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        return None, "invalid JSON (a number with more than 4300 digits)" if "digits" in str(exc) else str(
+            exc
+        )
+
+
 def read_json(path: str | Path) -> Any:
     """Load a whole JSON file; a syntax error names file, line and column."""
     path = Path(path)
@@ -60,6 +76,12 @@ def read_json(path: str | Path) -> Any:
             return json.load(fh)
     except json.JSONDecodeError as exc:
         raise DataError(path, exc.lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise DataError(path, None, None, "invalid JSON (nested too deeply)") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(path, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ValueError:  # an integer over 4,300 digits
+        raise DataError(path, None, None, "invalid JSON (a number with more than 4300 digits)") from None
 
 
 def dumps(obj: Any) -> str:
@@ -83,8 +105,10 @@ def repair_jsonl_tail(path: str | Path) -> int:
         else:
             last_start = data.rfind(b"\n", 0, len(data) - 1) + 1
             try:
-                json.loads(data[last_start:].decode("utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                bad = parse_line(data[last_start:].decode("utf-8"))[1] is not None
+            except UnicodeDecodeError:
+                bad = True
+            if bad:
                 keep = last_start
         if keep != len(data):
             fh.truncate(keep)

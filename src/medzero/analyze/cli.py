@@ -69,7 +69,16 @@ def analyze(
     from medzero.analyze.reflection import load_lexicon
     from medzero.console import console
     from medzero.errors import DataError
+    from medzero.outdir import ensure_dir
 
+    ensure_dir(out)
+    if letters is not None and (
+        not letters or not letters.isascii() or not letters.isupper() or len(set(letters)) != len(letters)
+        or not letters.isalpha()
+    ):  # fmt: skip
+        from medzero.errors import ConfigError
+
+        raise ConfigError(f"--letters: expected distinct capital letters such as ABCDE, got {letters!r}")
     cfg = AnalyzeConfig(
         final_mode=final_mode, option_letters=letters, flips=not no_flips, think_preopened=think_preopened
     )

@@ -197,25 +197,28 @@ def _mark(text: str, spans: list, open_: str, close: str, esc) -> str:
 
 
 def render_md(blocks: list[Block]) -> str:
+    """Markdown; every text is HTML-escaped (Markdown viewers render raw HTML, and completions
+    are untrusted model output: ``<script>`` must stay text)."""
+    e = lambda t: html.escape(str(t), quote=False)  # noqa: E731
     out = []
     for kind, *a in blocks:
         if kind in ("h1", "h2"):
-            out.append(("# " if kind == "h1" else "## ") + a[0])
+            out.append(("# " if kind == "h1" else "## ") + e(a[0]))
         elif kind == "p":
-            out.append(a[0])
+            out.append(e(a[0]))
         elif kind == "ul":
-            out.append("\n".join(f"- {x}" for x in a[0]))
+            out.append("\n".join(f"- {e(x)}" for x in a[0]))
         elif kind == "table":
-            cell = lambda x: str(x).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+            cell = lambda x: e(x).replace("|", "\\|").replace("\n", " ")  # noqa: E731
             out.append("\n".join(["| " + " | ".join(map(cell, a[0])) + " |", "|" + "---|" * len(a[0])]
                                  + ["| " + " | ".join(map(cell, r)) + " |" for r in a[1]]))  # fmt: skip
         elif kind == "img":
-            out.append(f"![{a[1]}]({a[0]})\n\n*{a[1]}*")
+            out.append(f"![{e(a[1])}]({a[0]})\n\n*{e(a[1])}*")
         elif kind == "example":
-            body = _mark(a[1], a[2], "**", "**", lambda t: t.replace("`", "'"))
-            out.append(f"*{a[0]}*\n\n> " + body.replace("\n", "\n> "))
-        elif kind == "pre":
-            out.append("```json\n" + a[0] + "\n```")
+            body = _mark(a[1], a[2], "**", "**", lambda t: e(t.replace("`", "'")))
+            out.append(f"*{e(a[0])}*\n\n> " + body.replace("\n", "\n> "))
+        elif kind == "pre":  # a code fence shows its text literally; only a fence inside could end it
+            out.append("```json\n" + a[0].replace("```", "` ` `") + "\n```")
     return "\n\n".join(out) + "\n"
 
 

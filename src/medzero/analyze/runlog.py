@@ -11,8 +11,10 @@ raises :class:`~medzero.errors.DataError`.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,13 +135,21 @@ def _iter_lines(path: Path, log: RunLog):
         log.warn(f"{err}; skipped")
 
 
-def _as_float(v: Any) -> float:
+def _as_float(v: Any, warn: Callable[[str], None] | None = None) -> float:
+    """``v`` as a float; ``None`` is nan. A value that is not a number is nan too, and ``warn``
+    (when given) hears about it, so that nothing becomes nan without being listed."""
     if isinstance(v, bool) or v is None:
         return float(v) if isinstance(v, bool) else np.nan
     try:
         return float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        if warn is not None:
+            warn(f"expected a number, got {v!r}"[:200])
         return np.nan
+
+
+def _field_warner(log: RunLog, path: Path, lineno: int, name: str) -> Callable[[str], None]:
+    return lambda problem: log.warn(f'{path}:{lineno}: field "{name}": {problem}; counted as missing')
 
 
 def _columns(rows: list[dict[str, float]], steps: list[int]) -> dict[str, np.ndarray]:
@@ -193,9 +203,13 @@ def read_completions(path: Path, log: RunLog) -> Completions:
         pid.append(str(obj.get("prompt_id", "")))
         smp = obj.get("sample")
         sample.append(smp if isinstance(smp, int) else -1)
-        tokens.append(_as_float(obj.get("completion_tokens")))
+        ntok = _as_float(obj.get("completion_tokens"), _field_warner(log, path, lineno, "completion_tokens"))
+        if ntok < 0:
+            _field_warner(log, path, lineno, "completion_tokens")(f"expected a count >= 0, got {ntok:g}")
+            ntok = np.nan
+        tokens.append(ntok)
         trunc.append(bool(obj.get("truncated", False)))
-        reward.append(_as_float(obj.get("reward")))
+        reward.append(_as_float(obj.get("reward"), _field_warner(log, path, lineno, "reward")))
         g = obj.get("gold")
         gold.append(g if isinstance(g, str) else "")
         text.append(c)
@@ -205,7 +219,7 @@ def read_completions(path: Path, log: RunLog) -> Completions:
             for name, v in rw.items():
                 if name not in comps:  # a component first seen now: nan for the earlier records
                     comps[name] = [np.nan] * n
-                comps[name].append(_as_float(v))
+                comps[name].append(_as_float(v, _field_warner(log, path, lineno, f"rewards.{name}")))
         n += 1
         for col in comps.values():
             if len(col) < n:
@@ -241,39 +255,58 @@ def read_wandb_csv(path: Path) -> RunLog:
     ``__MIN`` / ``__MAX`` band columns and per-metric ``_step`` columns are ignored; empty
     cells are "not logged at this step"."""
     log = RunLog(str(path), "wandb_csv")
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if not header:
-            raise DataError(path, 1, None, "empty CSV: expected a header row with a step column")
-        names = [normalise_metric_name(h) for h in header]
-        step_col = next((names.index(c) for c in STEP_COLUMNS if c in names), None)
-        if step_col is None:
-            raise DataError(
-                path, 1, None, f"no step column: expected one of {', '.join(STEP_COLUMNS)}; got {header[:6]}"
-            )
-        keep = [
-            i
-            for i, n in enumerate(names)
-            if i != step_col and n not in STEP_COLUMNS and not re.search(r"__(MIN|MAX)$|_step$", n)
-        ]
-        rows, steps = [], []
-        for lineno, row in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in row):
-                continue
-            try:
-                step = int(float(row[step_col]))
-            except (ValueError, IndexError):
-                log.warn(f'{path}:{lineno}: field "{header[step_col]}": expected a step number; skipped')
-                continue
-            steps.append(step)
-            rows.append(
-                {names[i]: _as_float(row[i]) if i < len(row) and row[i] != "" else np.nan for i in keep}
-            )
-    log.metrics = _merge_same_steps(_columns(rows, steps))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, None, None, f"not a CSV text file (not UTF-8 at byte {exc.start})") from None
+    if "\x00" in text:
+        raise DataError(path, None, None, "not a CSV text file (it holds NUL bytes)")
+    try:
+        _read_wandb_rows(path, io.StringIO(text, newline=""), log)
+    except csv.Error as exc:
+        raise DataError(path, None, None, f"malformed CSV ({exc})") from None
     if not log.metrics:
         log.warn(f"{path}: no data rows")
     return log
+
+
+def _read_wandb_rows(path: Path, fh: io.StringIO, log: RunLog) -> None:
+    reader = csv.reader(fh)
+    header = next(reader, None)
+    if not header:
+        raise DataError(path, 1, None, "empty CSV: expected a header row with a step column")
+    names = [normalise_metric_name(h) for h in header]
+    step_col = next((names.index(c) for c in STEP_COLUMNS if c in names), None)
+    if step_col is None:
+        raise DataError(
+            path, 1, None, f"no step column: expected one of {', '.join(STEP_COLUMNS)}; got {header[:6]}"
+        )
+    keep = [
+        i
+        for i, n in enumerate(names)
+        if i != step_col and n not in STEP_COLUMNS and not re.search(r"__(MIN|MAX)$|_step$", n)
+    ]
+    if not keep:
+        raise DataError(path, 1, None, f"no metric columns next to the step column; got {header[:6]}")
+    rows, steps = [], []
+    for lineno, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            step = int(float(row[step_col]))
+        except (ValueError, IndexError):
+            log.warn(f'{path}:{lineno}: field "{header[step_col]}": expected a step number; skipped')
+            continue
+        steps.append(step)
+        rows.append(
+            {
+                names[i]: _as_float(row[i], _field_warner(log, path, lineno, header[i]))
+                if i < len(row) and row[i] != ""
+                else np.nan
+                for i in keep
+            }
+        )
+    log.metrics = _merge_same_steps(_columns(rows, steps))
 
 
 def _merge_same_steps(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

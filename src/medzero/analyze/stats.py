@@ -95,10 +95,10 @@ def correlation(x, y, method: str = "pearson", conf: float = 0.95) -> Corr:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     ok = _finite(x, y)
     x, y = x[ok], y[ok]
-    if method == "spearman" and len(x):
-        x, y = rankdata_avg(x), rankdata_avg(y)
-    elif method != "pearson":
+    if method not in ("pearson", "spearman"):
         raise ValueError(f'method must be "pearson" or "spearman", got {method!r}')
+    if method == "spearman" and len(x):  # no finite pair left (e.g. every reward missing): r is nan
+        x, y = rankdata_avg(x), rankdata_avg(y)
     r = _pearson_raw(x, y)
     n = len(x)
     lo, hi = fisher_ci(r, n, conf, SPEARMAN_SE_FACTOR if method == "spearman" else 1.0)

@@ -205,7 +205,9 @@ def prepare_cmd(
         system_role=system_role,  # type: ignore[arg-type]
     )
     cfg.resolved()  # unknown template names fail here, before any file is read
-    manifest = prepare(entries, out, recipe=name, seed=seed, prompt_cfg=cfg)
+    from medzero.outdir import ensure_dir
+
+    manifest = prepare(entries, ensure_dir(out), recipe=name, seed=seed, prompt_cfg=cfg)
     from rich.table import Table
 
     table = Table(
@@ -231,18 +233,41 @@ def overlap_cmd(
     ] = 0.5,
     as_json: JsonOpt = False,
     show: Annotated[int, typer.Option("--show", help="Matches listed per benchmark (tables only).")] = 5,
+    skip_bad: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad",
+            help="Go on without malformed records (counted and listed); default: refuse, since a "
+            "skipped record can hide a contaminated question.",
+        ),
+    ] = False,
     cop_base: CopBaseOpt = None,
     medical_only: MedicalOnlyOpt = False,
     keys: KeysOpt = None,
 ) -> None:
-    """Exact and near-duplicate questions shared by a training set and each benchmark (per source)."""
-    from medzero.data.overlap import OverlapIndex, overlap_report
+    """Exact and near-duplicate questions shared by a training set and each benchmark (per source).
 
-    train_records = _load(train, "auto", cop_base, medical_only, keys, only_accepted=True).records
+    Exit status 2 when a file holds malformed records, unless --skip-bad (then they are counted in
+    "skipped" and listed)."""
+    from medzero.data.overlap import OverlapIndex, overlap_report
+    from medzero.errors import ConfigError
+
+    if n < 1:
+        raise ConfigError(f"--n must be >= 1 (words per n-gram), got {n}")
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"--threshold is a share of n-grams, 0 < t <= 1; got {threshold}")
+    loaded = [_load(train, "auto", cop_base, medical_only, keys, only_accepted=True)]
+    loaded += [_load(p, "auto", cop_base, medical_only, keys, only_accepted=True) for p in evals]
+    skipped = {res.path: len(res.errors) for res in loaded}
+    for res in loaded:
+        if not skip_bad:
+            res.refuse_errors("pass --skip-bad")
+        for err in res.errors[:5]:
+            typer.echo(f"warning: skipped {err}", err=True)
+    train_records = loaded[0].records
     index = OverlapIndex(train_records, n=n)
     reports = []
-    for path in evals:
-        result = _load(path, "auto", cop_base, medical_only, keys, only_accepted=True)
+    for path, result in zip(evals, loaded[1:], strict=True):
         by_source: dict[str, list[Any]] = {}
         for m in result.records:
             by_source.setdefault(m.source, []).append(m)
@@ -251,17 +276,30 @@ def overlap_cmd(
             reports.append(
                 {"path": str(path), "source": source, **overlap_report(index, name, questions, threshold)}
             )
+        if not by_source:
+            reports.append(
+                {"path": str(path), "source": None, **overlap_report(index, path.name, [], threshold)}
+            )
+        reports[-1]["skipped"] = skipped[result.path]  # malformed records, once per file
     if as_json:
-        payload = {"train": str(train), "train_records": len(train_records), "n": n, "threshold": threshold}
+        payload = {
+            "train": str(train),
+            "train_records": len(train_records),
+            "train_skipped": skipped[loaded[0].path],
+            "n": n,
+            "threshold": threshold,
+        }
         typer.echo(json.dumps({**payload, "benchmarks": reports}, ensure_ascii=False))
         return
     from rich.table import Table
 
-    table = Table("benchmark", "records", "exact", "near", "contaminated", title=f"overlap with {train}")
+    title = f"overlap with {train}" + (f" ({skipped[loaded[0].path]} malformed skipped)" if skip_bad else "")
+    table = Table("benchmark", "records", "skipped", "exact", "near", "contaminated", title=title)
     for r in reports:
         table.add_row(
             r["benchmark"],
             str(r["records"]),
+            str(r.get("skipped", "")),
             str(r["exact"]),
             str(r["near"]),
             f"{r['contaminated_frac']:.1%}",

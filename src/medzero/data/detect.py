@@ -9,7 +9,6 @@ rule is a :class:`DataError` naming the keys it saw.
 from __future__ import annotations
 
 import itertools
-import json
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from medzero.data.formats.canonical import PREPARED_TRAIN
 from medzero.data.formats.huatuo import looks_like_eval_data
 from medzero.errors import DataError
-from medzero.jsonl import read_json
+from medzero.jsonl import parse_line, read_json
 
 PEEK = 5  # records looked at
 _HF_DISK_FILES = ("dataset_info.json", "state.json", "dataset_dict.json")
@@ -85,12 +84,12 @@ def _peek_jsonl(path: Path) -> list[Any]:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
+            obj, problem = parse_line(line)
+            if problem is not None:
                 if not out:
-                    raise DataError(path, lineno, None, f"not JSON or JSONL ({exc.msg})") from None
+                    raise DataError(path, lineno, None, f"not JSON or JSONL ({problem})")
                 continue  # a bad line later on is reported by the loader
+            out.append(obj)
             if len(out) >= PEEK:
                 break
     return out

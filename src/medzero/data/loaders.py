@@ -58,6 +58,22 @@ class LoadResult:
     )
     filtered: int = field(default=0, metadata={"help": "Records left out on purpose by a loader option."})
 
+    def refuse_errors(self, skip_hint: str) -> None:
+        """Raise a :class:`DataError` listing the malformed records (count and the first three),
+        for commands where a silently smaller file would give wrong numbers. ``skip_hint`` says how
+        to go on without them (e.g. ``"pass --skip-bad"``)."""
+        if not self.errors:
+            return
+        first = "; ".join(str(e) for e in self.errors[:3])
+        more = f" (and {len(self.errors) - 3} more)" if len(self.errors) > 3 else ""
+        raise DataError(
+            self.path,
+            None,
+            None,
+            f"{len(self.errors)} malformed record(s): {first}{more}. Fix them, or {skip_hint} to go on "
+            f"with the {len(self.records)} valid ones",
+        )
+
     def sources(self) -> dict[str, int]:
         """Record count per source, in order of first appearance."""
         return dict(Counter(m.source for m in self.records))

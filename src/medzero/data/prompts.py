@@ -95,10 +95,32 @@ class PromptConfig:
     )
 
     def resolved(self) -> tuple[str | None, str]:
+        check_option_format(self.option_format)
         tpl = TEMPLATES.get(self.template)
         system = tpl.system_prompt if self.system_prompt is None else (self.system_prompt or None)
         instruction = tpl.instruction if self.instruction is None else self.instruction
         return system, instruction
+
+
+def check_option_format(option_format: str) -> None:
+    """A :class:`ConfigError` unless ``option_format`` is a format string using {letter} and {text} only."""
+    from string import Formatter
+
+    from medzero.errors import ConfigError
+
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(option_format) if name is not None}
+        option_format.format(letter="A", text="x")
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        why = f"unknown field {{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
+        raise ConfigError(
+            f'option_format "{option_format}": not a valid format string ({why}); use the fields '
+            '{letter} and {text}, e.g. "({letter}) {text}" (write {{ and }} for literal braces)'
+        ) from None
+    if "letter" not in names:
+        raise ConfigError(
+            f'option_format "{option_format}" lacks {{letter}}: the options would be unlabelled'
+        )
 
 
 def render_options(options: dict[str, str], option_format: str = "({letter}) {text}") -> str:

@@ -19,6 +19,19 @@ _DATA = "Data"
 _GEN = opt.GEN_PANEL
 
 
+def _check_cuda(device: str) -> None:
+    """``--device cuda[:N]`` needs that GPU (checked before any model loads)."""
+    import torch
+
+    from medzero.errors import ConfigError
+
+    index = int(device.split(":", 1)[1]) if ":" in device else 0
+    if not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
+    if index >= torch.cuda.device_count():
+        raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``eval`` group (runs an evaluation by default; ``compare`` and ``benchmarks``)."""
     eval_app = typer.Typer(
@@ -134,7 +147,12 @@ def register(app: typer.Typer) -> None:
             base_url=base_url,
             device=device,
         )
-        summary = evaluate(cfg)
+        if device and device.startswith("cuda"):
+            _check_cuda(device)
+        from medzero.outdir import output_lock
+
+        with output_lock(out, "eval"):  # two writers on one OUT would score every item twice
+            summary = evaluate(cfg)
         if json_out:
             import json
 
@@ -151,8 +169,11 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="JSON instead of a Markdown table.")] = False,
     ) -> None:
         """A - B per benchmark and extraction mode, paired bootstrap 95% CI, on shared questions."""
+        from medzero.errors import ConfigError
         from medzero.evaluate.compare import compare_runs, diffs_to_markdown
 
+        if n_boot < 1:
+            raise ConfigError(f"--n-boot must be >= 1 (bootstrap resamples), got {n_boot}")
         diffs = compare_runs(out_a, out_b, n_boot=n_boot)
         if json_out:
             import json

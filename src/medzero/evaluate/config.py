@@ -90,6 +90,7 @@ class EvalConfig:
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        self._check_values()
         if self.samples < 1:
             raise ConfigError(f"samples must be >= 1, got {self.samples}")
         if self.samples > 1 and self.temperature <= 0:
@@ -105,6 +106,27 @@ class EvalConfig:
             raise ConfigError("backend=openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
         if self.adapter and self.backend == "openai":
             raise ConfigError("adapter: serve the adapter on the server side; --adapter is for hf and vllm")
+
+    def _check_values(self) -> None:
+        """Values nobody else checks: repeated benchmarks, temperature, device, local paths."""
+        import math
+        import re
+
+        from medzero.models.local import check_local_model
+
+        repeated = sorted({b for b in self.benchmarks if self.benchmarks.count(b) > 1})
+        if repeated:
+            raise ConfigError(f"benchmarks: {', '.join(repeated)} given more than once")
+        if not math.isfinite(self.temperature) or self.temperature < 0:
+            raise ConfigError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
+        if self.device is not None and not re.fullmatch(r"cpu|mps|cuda(:\d+)?", self.device):
+            raise ConfigError(f"device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if self.n_boot < 1:
+            raise ConfigError(f"n_boot must be >= 1, got {self.n_boot}")
+        if self.backend != "openai":
+            check_local_model(self.model, "--model")
+        if self.adapter is not None:
+            check_local_model(self.adapter, "--adapter")
 
     #: settings that change the outputs; an OUT dir written with others cannot be resumed. The
     #: batch size is not among them: sampled items are seeded per (question, sample).

@@ -76,6 +76,11 @@ def load_exclusions(path: str | Path) -> Exclusions:
         if "train_ids" in obj:
             return _from_manifest(obj, path)
         return Exclusions(str(path), by_source={s: _id_list(v, path, s) for s, v in obj.items()})
-    lines = path.read_text(encoding="utf-8").splitlines()
+    data = path.read_bytes()
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(path, line, None, "not a text file of ids (not UTF-8)") from None
     ids = frozenset(s for s in (ln.split("#", 1)[0].strip() for ln in lines) if s)
     return Exclusions(str(path), anywhere=ids)

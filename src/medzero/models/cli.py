@@ -23,8 +23,9 @@ def register(app: typer.Typer) -> None:
         """Build the tiny tokenizer + randomly initialised Llama model into OUT (save_pretrained)."""
         from medzero.console import console
         from medzero.models.tiny import PRESETS, build_tiny_model
+        from medzero.outdir import ensure_dir
 
-        path = build_tiny_model(out, seed=seed, config=PRESETS.get(preset))
+        path = build_tiny_model(ensure_dir(out), seed=seed, config=PRESETS.get(preset))
         console.print(f"tiny model ({preset}, seed {seed}) written to [bold]{path}[/]")
         typer.echo(str(path))
 

@@ -63,9 +63,17 @@ def register(app: typer.Typer) -> None:
             if not pre.ok:
                 raise ConfigError("pre-flight checks failed")
             return
-        from medzero.train.runner import train
+        import os
+        from contextlib import nullcontext
 
-        info = train(rec, run_dir, resume=resume)
+        from medzero.outdir import output_lock
+
+        # one training run per RUN_DIR: rank 0 of a launch holds the lock (the other ranks share it)
+        main_rank = os.environ.get("RANK", "0") == "0"
+        with output_lock(run_dir, "train") if main_rank else nullcontext(run_dir):
+            from medzero.train.runner import train  # the training stack loads here
+
+            info = train(rec, run_dir, resume=resume)
         typer.echo(
             json.dumps({"run_dir": str(run_dir), "status": info["status"], "step": info["global_step"]})
         )

@@ -24,6 +24,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
+from medzero.console import console
 from medzero.data.prompts import messages_to_text
 from medzero.data.rows import mcq_to_row, row_to_mcq
 from medzero.data.schema import MCQ
@@ -70,6 +73,12 @@ def load_questions(data: DataSection, base_dir: Path | None = None) -> list[MCQ]
         from medzero.data.loaders import load_mcqs
 
         result = load_mcqs(resolve(data.path), fmt=data.format)
+        if not data.skip_bad:
+            result.refuse_errors("set data.skip_bad: true (--set data.skip_bad=true)")
+        for err in result.errors[:5]:
+            console.print(f"[yellow]warning:[/] skipped {escape(str(err))}", highlight=False)
+        if len(result.errors) > 5:
+            console.print(f"[yellow]warning:[/] ... {len(result.errors)} malformed records skipped in all")
         mcqs = list(result.records)
     else:
         from medzero.data.prepare import load_prepared

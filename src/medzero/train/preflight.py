@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medzero.errors import ConfigError
+from medzero.models.local import check_local_model
 from medzero.train.checks import Context, Finding, errors, run_checks
 from medzero.train.dataset import PromptReport, build_rows, load_questions
 from medzero.train.recipe import Recipe
@@ -53,11 +54,6 @@ def has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def looks_local(name: str) -> bool:
-    """A path, not a hub id (``org/name``): absolute, ``./``, ``../``, ``~`` or several folders deep."""
-    return name.startswith(("/", ".", "~")) or name.count("/") >= 2 or "\\" in name
-
-
 def resolve_model_path(recipe: Recipe) -> str:
     """``tiny`` -> the locally built tiny model (built on first use); anything else as given.
     A local path that does not exist is an error (it cannot be a hub id either)."""
@@ -66,9 +62,7 @@ def resolve_model_path(recipe: Recipe) -> str:
         from medzero.models.tiny import ensure_tiny_model
 
         return str(ensure_tiny_model())
-    if (looks_local(name) or Path(name).exists()) and not Path(name).expanduser().is_dir():
-        what = "is a file, not a model folder" if Path(name).expanduser().exists() else "no such folder"
-        raise ConfigError(f'{recipe.source or "<recipe>"}: "model.name_or_path" {name}: {what}')
+    check_local_model(name, f'{recipe.source or "<recipe>"}: "model.name_or_path"')
     return name
 
 

@@ -113,6 +113,10 @@ class DataSection:
     )
     path: str | None = field(default=None, metadata={"help": "A question file read by medzero.data.loaders."})
     format: str = field(default="auto", metadata={"help": "Loader format name for `path` (auto-detected)."})
+    skip_bad: bool = field(
+        default=False,
+        metadata={"help": "Train without the malformed records of `path` (listed); default: refuse."},
+    )
     synthetic: int | None = field(
         default=None, metadata={"help": "Number of synthetic drug-class questions (the tiny learnable task)."}
     )
