@@ -107,3 +107,12 @@ def test_huatuo_rule_takes_the_better_of_first_and_last_lenient_candidates():
     )
     del records[0]["lenient_first"]  # an items file written before the field existed
     assert _summarize(records).benchmarks["gpqa_med"].huatuo_rule is None
+
+
+def test_a_users_own_file_gets_no_empty_published_table(tmp_path):
+    q = tmp_path / "mine.jsonl"
+    q.write_text("")
+    s = _summarize([rec(f"file:{q}", str(i), i % 2 == 0) for i in range(4)])
+    md = to_markdown(s)
+    assert "| all | 4 | accuracy | 50.0 [" in md
+    assert "Beside the published numbers" not in md and "published, lenient" not in md

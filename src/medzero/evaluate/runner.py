@@ -154,6 +154,7 @@ def evaluate(cfg: EvalConfig, backend=None) -> Summary:
                 if own_backend:
                     backend.close()
             run_info["think_preopened"] = _think_preopened(cfg, backend)
+            _report_context(backend, cfg, run_info)
         else:
             console.print(f"all {sum(map(len, plan.values()))} items already scored in {out / ITEMS}")
             errors = []
@@ -172,6 +173,21 @@ def evaluate(cfg: EvalConfig, backend=None) -> Summary:
     summary = summarize(items, plan, loaded, samples=cfg.samples, n_boot=cfg.n_boot, run=run_info)
     write_summary(summary, out)
     return summary
+
+
+def _report_context(backend: Any, cfg: EvalConfig, run_info: dict[str, Any]) -> None:
+    """Record (run.json ``context``) and print how many prompts the model's context cut short."""
+    length = getattr(backend, "context_length", None)
+    if length is None:
+        return
+    capped, overlong = getattr(backend, "capped_prompts", 0), getattr(backend, "overlong_prompts", 0)
+    run_info["context"] = {"length": length, "capped_prompts": capped, "overlong_prompts": overlong}
+    if capped or overlong:
+        console.print(
+            f"[yellow]the model's context is {length} tokens: {capped} prompt(s) got fewer than "
+            f"--max-new-tokens {cfg.max_new_tokens} new tokens (prompt + completion must fit), "
+            f"{overlong} prompt(s) alone fill it and failed (see errors.jsonl)[/]"
+        )
 
 
 def _think_preopened(cfg: EvalConfig, backend: Any) -> bool:

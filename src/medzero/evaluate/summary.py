@@ -230,6 +230,8 @@ def to_markdown(summary: Summary) -> str:
     ]
     if notes:
         lines += ["", *notes]
+    if not any(c in summary.benchmarks for c in COLUMNS):  # a user's own file: nothing to set beside
+        return "\n".join(lines) + "\n"
     lines += ["", f"## Beside the published numbers ({SOURCE})", "", f"Published rows: {SCORING}.", ""]
     titles = {c: get_benchmark(c).title for c in COLUMNS}
     lines += ["| model | scoring | " + " | ".join(titles[c] for c in COLUMNS) + " |"]

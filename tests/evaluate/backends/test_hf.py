@@ -81,3 +81,31 @@ def test_lora_adapter_is_applied(tiny_model_dir, tmp_path, one_thread):
     got = with_adapter.generate(prompts, max_new_tokens=8)
     assert got == expected.generate(prompts, max_new_tokens=8)
     assert got != plain.generate(prompts, max_new_tokens=8)
+
+
+def test_prompt_plus_new_tokens_never_exceed_the_context(noisy_model, capfd):
+    """A prompt near the model's context gets a lower cap (reported), one beyond it a clear
+    failure; transformers' own length warnings never appear."""
+    model, tok = noisy_model
+    prompts = _prompts(3)
+    backend = HFBackend(BackendConfig(model="x", batch_size=4, device="cpu"), model=model, tokenizer=tok)
+    lengths = [len(x) for x in backend.encode(prompts)]
+    old = model.config.max_position_embeddings
+    try:
+        model.config.max_position_embeddings = (
+            sorted(lengths)[1] + 3
+        )  # fits 3 new tokens for the middle prompt
+        backend = HFBackend(BackendConfig(model="x", batch_size=4, device="cpu"), model=model, tokenizer=tok)
+        out = backend.generate(prompts, max_new_tokens=10)
+    finally:
+        model.config.max_position_embeddings = old
+    ctx = sorted(lengths)[1] + 3
+    for n_prompt, gens in zip(lengths, out, strict=True):
+        g = gens[0]
+        if n_prompt >= ctx:
+            assert g.finish_reason == "error" and f"the model's context is {ctx}" in g.error
+        else:
+            assert g.error is None and g.completion_tokens <= min(10, ctx - n_prompt)
+    assert backend.capped_prompts >= 1 and backend.overlong_prompts == sum(n >= ctx for n in lengths)
+    err = capfd.readouterr().err
+    assert "longer than the specified maximum" not in err and "maximum length" not in err

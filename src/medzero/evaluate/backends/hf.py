@@ -38,6 +38,18 @@ def _eos_ids(tokenizer: Any, model: Any) -> set[int]:
     return out
 
 
+def context_length(model: Any, tokenizer: Any) -> int | None:
+    """The longest sequence (prompt + completion) the model takes, from its config (or a sane
+    ``tokenizer.model_max_length``); None when neither says."""
+    cfg = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(cfg, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    value = getattr(tokenizer, "model_max_length", None)
+    return value if isinstance(value, int) and 0 < value < 10**7 else None
+
+
 class _SeededSampler:
     """A logits processor that samples each row with its own ``torch.Generator`` (plain
     temperature sampling) and leaves only the drawn token finite, so that greedy decoding then
@@ -90,14 +102,31 @@ class HFBackend:
         self.model = model
         self.tokenizer = tokenizer
         self.think_preopened = template_preopens_think(tokenizer)
+        #: the model's context (prompt + new tokens), None when the config does not say
+        self.context_length = context_length(model, tokenizer)
+        # distinct prompts whose new-token cap was lowered to fit the context / that alone fill it
+        self._capped: set[tuple[int, ...]] = set()
+        self._overlong: set[tuple[int, ...]] = set()
         self._eos = _eos_ids(tokenizer, model)
         # Chat templates add their own BOS; the plain layout needs the tokenizer's special tokens.
         self._add_special = not getattr(tokenizer, "chat_template", None)
 
+    @property
+    def capped_prompts(self) -> int:
+        """Distinct prompts that got fewer new tokens than asked, so as to fit the context."""
+        return len(self._capped)
+
+    @property
+    def overlong_prompts(self) -> int:
+        """Distinct prompts that alone fill the context (their generations failed)."""
+        return len(self._overlong)
+
     def encode(self, prompts: list[list[Message]]) -> list[list[int]]:
         """Token ids of each rendered prompt (no padding)."""
         texts = [messages_to_text(p, self.tokenizer) for p in prompts]
-        return self.tokenizer(texts, add_special_tokens=self._add_special)["input_ids"]
+        # verbose=False: a prompt longer than the context is reported by generate(), not by
+        # the tokenizer's "Token indices sequence length is longer than ..." warning
+        return self.tokenizer(texts, add_special_tokens=self._add_special, verbose=False)["input_ids"]
 
     def generate(
         self,
@@ -110,16 +139,39 @@ class HFBackend:
     ) -> list[list[Generation]]:
         ids = self.encode(prompts)
         seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         results: list[list[Generation]] = [[] for _ in prompts]
-        bs = max(1, self.config.batch_size)
-        for start in range(0, len(order), bs):
-            batch = order[start : start + bs]
-            outs = self._generate_batch(
-                [ids[i] for i in batch], [seeds[i] for i in batch], n, temperature, max_new_tokens
+        # Prompt + new tokens must fit the context: each prompt's cap is lowered to what fits
+        # (counted in capped_prompts) and a prompt that alone fills it fails with a clear error.
+        # Prompts are grouped by cap, so a prompt's cap never depends on its batch neighbours.
+        by_cap: dict[int, list[int]] = {}
+        for i, x in enumerate(ids):
+            cap = (
+                max_new_tokens
+                if self.context_length is None
+                else min(max_new_tokens, self.context_length - len(x))
             )
-            for i, gens in zip(batch, outs, strict=True):
-                results[i] = gens
+            if cap < 1:
+                self._overlong.add(tuple(x))
+                results[i] = [
+                    Generation.failed(
+                        f"the prompt has {len(x)} tokens, the model's context is {self.context_length}: "
+                        "nothing can be generated (shorten the prompt or use a model with a longer context)"
+                    )
+                ] * n
+                continue
+            if cap < max_new_tokens:
+                self._capped.add(tuple(x))
+            by_cap.setdefault(cap, []).append(i)
+        bs = max(1, self.config.batch_size)
+        for cap, members in sorted(by_cap.items(), reverse=True):
+            order = sorted(members, key=lambda i: -len(ids[i]))
+            for start in range(0, len(order), bs):
+                batch = order[start : start + bs]
+                outs = self._generate_batch(
+                    [ids[i] for i in batch], [seeds[i] for i in batch], n, temperature, cap
+                )
+                for i, gens in zip(batch, outs, strict=True):
+                    results[i] = gens
         return results
 
     def _generation_config(self, n: int, sample: bool, max_new_tokens: int) -> GenerationConfig:
