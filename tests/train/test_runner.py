@@ -99,3 +99,45 @@ def test_prompt_cap_drops_or_truncates_and_reports(tiny_model_dir):
     rows, cut = build_rows(questions, rec.data, tok)
     assert cut.dropped == 0 and cut.truncated == dropped.dropped and cut.max_tokens <= cap
     assert "truncated" in cut.describe()
+
+
+def test_seed_settings_run_on_the_tiny_model(tiny_model_dir, tmp_path):
+    """The seed-exact ingredients together: preset rewards, seed template, left-cut text prompts,
+    a reference model (beta 0.04), bnpo, temperature 0.9."""
+    rec = recipe_from_dict(
+        {
+            "model": {"name_or_path": str(tiny_model_dir)},
+            "data": {
+                "synthetic": 8,
+                "prompt": {"template": "seed"},
+                "prompt_max_tokens": 60,
+                "prompt_overflow": "truncate_left",
+            },
+            "rewards": "seed",
+            "guard": {"action": "off"},
+            "grpo": {
+                "num_generations": 2,
+                "per_device_train_batch_size": 4,
+                "max_completion_length": 8,
+                "max_steps": 1,
+                "gradient_checkpointing": False,
+                "beta": 0.04,
+                "temperature": 0.9,
+                "loss_type": "bnpo",
+                "seed": 0,
+            },
+        }
+    )
+    out = tmp_path / "run"
+    assert train(rec, out, progress=False)["status"] == "finished"
+    (metrics,) = read(out / "metrics.jsonl")
+    assert {
+        "rewards/seed_accuracy/mean",
+        "rewards/seed_format/mean",
+        "rewards/seed_xmlcount/mean",
+        "kl",
+    } <= set(metrics)
+    run_info = json.loads((out / "run_info.json").read_text())
+    assert run_info["prompt_cap"]["truncated"] == 8 and run_info["prompt_cap"]["max_tokens"] <= 60
+    comps = read(out / "completions.jsonl")
+    assert all(set(c["rewards"]) == {"seed_accuracy", "seed_format", "seed_xmlcount"} for c in comps)
