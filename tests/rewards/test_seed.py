@@ -123,11 +123,19 @@ def test_preset_and_registry() -> None:
 
 
 def test_weight_check_explains_the_seed_preset() -> None:
-    (warning,) = check_reward_weights(resolve_rewards("seed"))
+    warning, listing = check_reward_weights(resolve_rewards("seed"))
+    # and a list of options starting with the gold text earns the text credit: 1 + 2 + 1 = 4, above
+    # a committed guess among 10 options (5 / 10 + 3 * 9 / 10 = 3.2)
+    assert (
+        seed_accuracy_value("<answer>Iron deficiency or zinc deficiency</answer>", "B", "Iron deficiency")
+        == 1.0
+    )
+    assert listing.startswith("listing several options can score 4.00, at least the 3.20")
     # a well-formatted wrong answer (0 + 2 + 1) outranks the right one without thinking (2 + 0 + 0.5)
     assert "totals 3.00, above the right answer without its thinking" in warning and "2.50" in warning
     assert "rewards: seed" in warning and "not an error" in warning
-    # the same rewards with accuracy weighted up pass the check, and no example is invented
-    assert check_reward_weights({"seed_accuracy": 4.0, "seed_format": 1.0, "seed_xmlcount": 1.0}) == []
+    # with accuracy weighted up the ranking warning goes; only the listing one stays
+    heavier = check_reward_weights({"seed_accuracy": 4.0, "seed_format": 1.0, "seed_xmlcount": 1.0})
+    assert [w[:24] for w in heavier] == ["listing several options "]  # the text credit still pays lists
     (other,) = check_reward_weights({"accuracy": 2.0, "format": 1.0, "tag_count": 1.0})
     assert "rewards: seed" not in other and "For example" not in other

@@ -125,6 +125,11 @@ class SeedAccuracy(RewardFn):
         # anything else earns 0.
         return (1.0, 2.0) if correct else (0.0, 0.0)
 
+    def outcome_bounds(self, outcome: str) -> tuple[float, float]:
+        # a list of options that starts with the gold text ("Iron deficiency or zinc deficiency")
+        # earns the seed's 1.0 text credit
+        return (0.0, 1.0) if outcome == "listed" else self.bounds(outcome == "correct")
+
 
 @register
 @dataclass
