@@ -10,3 +10,16 @@ only inside the functions that need them.
 """
 
 __version__ = "0.1.0"
+
+import logging as _logging
+
+
+def _not_missing_kernels(record: _logging.LogRecord) -> bool:
+    """bitsandbytes, imported by peft/trl on CPUs with AVX512-BF16, logs at import that the optional
+    ``kernels`` package (a faster 4-bit CPU matmul, fetched from the hub) is missing. Its fallback
+    works, and the line showed up on every command: drop exactly that record, keep any other."""
+    exc = record.args[0] if isinstance(record.args, tuple) and record.args else None
+    return not (isinstance(exc, ModuleNotFoundError) and exc.name == "kernels")
+
+
+_logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_not_missing_kernels)

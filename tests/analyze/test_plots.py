@@ -4,7 +4,7 @@ from medzero.analyze.plots import PLOTS, draw_all
 def test_every_plot_is_drawn_for_a_full_run(planted_stats, tmp_path):
     stats, _, _ = planted_stats
     drawn = draw_all(stats, tmp_path)
-    assert set(drawn) == set(PLOTS) - {"eval_length.png"}  # no eval output given
+    assert set(drawn) == set(PLOTS) - {"eval_length.png", "validation.png"}  # no eval output, no validation
     for name in drawn:
         data = (tmp_path / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 10_000
@@ -37,3 +37,41 @@ def test_degenerate_run_skips_undefined_plots(tmp_path):
         s["plots"]
     )
     assert s["zero_variance"]["overall"] == 1.0 and s["eval"][0]["overall"]["lo"] == 0.0
+
+
+def test_validation_curve_plot_and_report(tmp_path):
+    """eval/* rows of metrics.jsonl (validation during training) and best/best.json: the curve,
+    its plot, the report's section and the headline name the best step."""
+    import json
+
+    from medzero.analyze.pipeline import analyze_run, headline
+
+    run = tmp_path / "run"
+    (run / "best").mkdir(parents=True)
+    rows = [{"step": s, "reward": 0.1 * s, "completions/mean_length": 10.0} for s in range(1, 7)]
+    for step, strict in ((2, 0.5), (4, 0.75), (6, 0.25)):
+        rows.append({"step": step, "eval/strict": strict, "eval/last": strict, "eval/lenient": strict + 0.1,
+                     "eval/n": 20, "eval/truncated": 0.0})  # fmt: skip
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (run / "best" / "best.json").write_text(json.dumps({"step": 4, "score": 0.75}), encoding="utf-8")
+    s = analyze_run(run, out_dir=tmp_path / "rep")
+    v = s["validation"]
+    assert v["step"] == [2, 4, 6] and v["eval/strict"] == [0.5, 0.75, 0.25] and v["eval/n"] == [20, 20, 20]
+    assert v["best"] == {"step": 4, "strict": 0.75, "from": "best/best.json"}
+    assert v["final"] == {"step": 6, "strict": 0.25}
+    assert "validation.png" in s["plots"]
+    assert (tmp_path / "rep" / "validation.png").read_bytes().startswith(b"\x89PNG")
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert (
+        "## Validation during training" in md
+        and "at step 4" in md
+        and "| 6 | 0.250 | 0.250 | 0.350 | 20 |" in md
+    )
+    assert headline(s)["validation_best"]["step"] == 4
+    assert s["curves"]["step"] == [1, 2, 3, 4, 5, 6] and "eval/strict" not in s["curves"]
+
+    (run / "best" / "best.json").unlink()  # metrics only: the earliest highest strict accuracy
+    (run / "metrics.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in [*rows, {"step": 7, "eval/strict": 0.75}]), encoding="utf-8"
+    )
+    assert analyze_run(run)["validation"]["best"] == {"step": 4, "strict": 0.75, "from": "metrics.jsonl"}

@@ -97,6 +97,30 @@ def metric_curves(log: RunLog) -> dict:
     return {"step": m["step"].tolist(), **{k: m[k].tolist() for k in keys}}
 
 
+#: ``eval/*`` keys of validation during training (docs/run-format.md), in display order.
+EVAL_KEYS = ("eval/strict", "eval/last", "eval/lenient", "eval/n", "eval/truncated")
+
+
+def validation_curve(log: RunLog) -> dict:
+    """The steps where the run validated and their ``eval/*`` values, plus which step is best:
+    ``RUN_DIR/best/best.json`` when present, else the highest strict accuracy (earliest of ties)."""
+    m = log.metrics
+    if not m or "eval/strict" not in m:
+        return {}
+    ok = ~np.isnan(m["eval/strict"])
+    if not ok.any():
+        return {}
+    out: dict = {"step": m["step"][ok].tolist()}
+    out.update({k: m[k][ok].tolist() for k in EVAL_KEYS if k in m})
+    strict = m["eval/strict"][ok]
+    i = int(np.argmax(strict))  # first maximum: ties keep the earliest step
+    out["best"] = {"step": out["step"][i], "strict": float(strict[i]), "from": "metrics.jsonl"}
+    if log.best and isinstance(log.best.get("step"), int):
+        out["best"] = {"step": log.best["step"], "strict": log.best.get("score"), "from": "best/best.json"}
+    out["final"] = {"step": out["step"][-1], "strict": float(strict[-1])}
+    return out
+
+
 def _completion_curves(c, length: np.ndarray) -> dict:
     steps, reward, n = st.step_means(c.reward, c.step)
     out = {"step": steps.tolist(), "n": n.tolist(), "reward": reward.tolist()}
@@ -253,6 +277,7 @@ def analyze_run(
         "recipe": log.config,
         "run_info": log.run_info,
         "curves": metric_curves(log),
+        "validation": validation_curve(log),
     }
     stats["curve_correlation"] = _curve_correlation(stats["curves"], cfg.conf)
     if n_comp:
@@ -291,6 +316,7 @@ def headline(stats: dict, out_dir: str | Path | None = None) -> dict:
         "flips": f.get("flips"),
         "wrong_to_right": f.get("wrong_to_right"),
         "right_to_wrong": f.get("right_to_wrong"),
+        "validation_best": (stats.get("validation") or {}).get("best"),
         "eval_accuracy": {e["path"]: e.get("overall", {}).get("accuracy") for e in stats.get("eval", [])},
         "issues": len(stats.get("issues", [])),
     })  # fmt: skip

@@ -205,10 +205,38 @@ def plot_eval_length(stats: dict, path: Path) -> bool:
                    "completion length bucket (tokens)", "accuracy (fraction correct)")  # fmt: skip
 
 
+def plot_validation(stats: dict, path: Path) -> bool:
+    v = stats.get("validation") or {}
+    if not v.get("step"):
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = _arr(v["step"])
+    for key, style in (("eval/strict", "o-"), ("eval/last", "s--"), ("eval/lenient", "^:")):
+        if key in v:
+            ax.plot(steps, _arr(v[key]), style, ms=4, label=key.removeprefix("eval/") + " extraction")
+    best = v.get("best") or {}
+    if best.get("step") is not None:
+        ax.axvline(best["step"], color="tab:green", ls="--", lw=1,
+                   label=f"best (RUN_DIR/best): step {best['step']}")  # fmt: skip
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    from medzero.analyze.report import fmt_n
+
+    n = v.get("eval/n") or [None]
+    return _finish(fig, ax, path, f"Validation accuracy during training ({fmt_n(n[-1])} questions)",
+                   "training step", "accuracy (fraction correct)")  # fmt: skip
+
+
 #: file name -> (plotting function, caption); the report shows them in this order.
 PLOTS: dict[str, tuple[Callable[[dict, Path], bool], str]] = {
     "rewards.png": (plot_rewards, "Mean total reward and each reward component per training step."),
     "length.png": (plot_length, "Mean completion length and the fraction truncated at the length cap."),
+    "validation.png": (
+        plot_validation,
+        "Validation accuracy (greedy, per extraction mode) at the steps the run validated; the dashed line "
+        "marks the step kept in RUN_DIR/best.",
+    ),
     "reward_length_scatter.png": (
         plot_scatter,
         "Reward against completion length for a sample of completions.",

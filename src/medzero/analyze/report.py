@@ -39,6 +39,11 @@ def fmt(x: Any, nd: int = 3) -> str:
     return str(x)
 
 
+def fmt_n(n: Any) -> str:
+    """A count logged as a float (metrics columns are float arrays)."""
+    return "—" if n is None or (isinstance(n, float) and not math.isfinite(n)) else str(int(n))
+
+
 def fmt_p(p: Any) -> str:
     """p-values: below double precision's smallest normal number they underflow to 0."""
     if isinstance(p, float) and p == 0.0:
@@ -73,6 +78,24 @@ def _training_blocks(s: dict, plots: dict) -> list[Block]:
                        "by whether each reward is > 0."))  # fmt: skip
         b.append(("table", ["steps", "n", "format ok, correct", "format ok, wrong", "format bad, correct",
                             "format bad, wrong"], rows))  # fmt: skip
+    return b
+
+
+def _validation_blocks(s: dict, plots: dict) -> list[Block]:
+    v = s.get("validation") or {}
+    if not v.get("step"):
+        return []
+    b: list[Block] = [("h2", "Validation during training")]
+    if "validation.png" in plots:
+        b.append(("img", "validation.png", plots["validation.png"]))
+    best, final = v["best"], v["final"]
+    b.append(("p", f"Best strict accuracy {fmt(best['strict'])} at step {best['step']} (from {best['from']}; "
+                   f"the model in RUN_DIR/best); at the last validation, step {final['step']}: "
+                   f"{fmt(final['strict'])}."))  # fmt: skip
+    keys = [k for k in ("eval/strict", "eval/last", "eval/lenient", "eval/n", "eval/truncated") if k in v]
+    rows = [[step, *(fmt_n(v[k][i]) if k == "eval/n" else fmt(v[k][i]) for k in keys)]
+            for i, step in enumerate(v["step"])]  # fmt: skip
+    b.append(("table", ["step", *(k.removeprefix("eval/") for k in keys)], rows))
     return b
 
 
@@ -178,7 +201,14 @@ def build_blocks(s: dict, plots: dict[str, str]) -> list[Block]:
         f"completions. Analysis took {fmt(s['timings'].get('analysis_s'), 2)} s."))]  # fmt: skip
     if s.get("issues"):
         b += [("h2", "Problems found while reading (the report uses what was readable)"), ("ul", s["issues"])]
-    for part in (_training_blocks, _reward_length_blocks, _reflection_blocks, _flip_blocks, _eval_blocks):
+    for part in (
+        _training_blocks,
+        _validation_blocks,
+        _reward_length_blocks,
+        _reflection_blocks,
+        _flip_blocks,
+        _eval_blocks,
+    ):
         b += part(s, plots)
     if s.get("recipe"):
         b += [

@@ -60,6 +60,7 @@ class RunLog:
     run_info: dict[str, Any] | None = None
     metrics: dict[str, np.ndarray] = field(default_factory=dict)  # "step" + one float array per key
     completions: Completions | None = None
+    best: dict[str, Any] | None = None  # RUN_DIR/best/best.json: the step validation chose
     issues: list[str] = field(default_factory=list)
     issues_dropped: int = 0
 
@@ -97,7 +98,8 @@ def load_run(path: str | Path) -> RunLog:
 
 
 def read_run_dir(path: Path) -> RunLog:
-    """Read ``config.yaml``, ``run_info.json``, ``metrics.jsonl`` and ``completions.jsonl``."""
+    """Read ``config.yaml``, ``run_info.json``, ``metrics.jsonl``, ``completions.jsonl`` and
+    ``best/best.json`` (which validation step ``RUN_DIR/best`` holds)."""
     log = RunLog(str(path), "run_dir")
     cfg = path / "config.yaml"
     if cfg.exists():
@@ -115,6 +117,12 @@ def read_run_dir(path: Path) -> RunLog:
             log.run_info = json.loads(info.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             log.warn(f"{info}:{exc.lineno}: invalid JSON ({exc.msg}); run info left out")
+    best = path / "best" / "best.json"
+    if best.exists():
+        try:
+            log.best = json.loads(best.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            log.warn(f"{best}:{exc.lineno}: invalid JSON ({exc.msg}); the best checkpoint is not marked")
     for name in ("metrics.jsonl", "completions.jsonl"):
         if not (path / name).exists():
             log.warn(f"{path / name}: missing; the analyses that need it are skipped")

@@ -130,12 +130,16 @@ class MetricsCallback(TrainerCallback):
         if any(k in logs for k in SUMMARY_KEYS):
             self.summary = {k: clean_number(v) for k, v in logs.items()}
             return
-        if self._out is None:
-            self._out = JsonlAppender(self.path)
         row = {"step": state.global_step, "epoch": clean_number(state.epoch)}
         row.update({k: clean_number(v) for k, v in logs.items() if k not in row})
         self.last = row
-        self._out.write(row)
+        self.write(row)
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Append one row (also used for the ``eval/*`` rows of validation; rank 0 only)."""
+        if self._out is None:
+            self._out = JsonlAppender(self.path)
+        self._out.write({k: clean_number(v) for k, v in row.items()})
 
     def on_train_end(self, args, state, control, **kwargs):
         if self._out is not None:

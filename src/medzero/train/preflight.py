@@ -31,6 +31,7 @@ class Preflight:
     report: PromptReport
     findings: list[Finding] = field(default_factory=list)
     think_preopened: bool = False
+    validation: Any = None  # LoadedBenchmark of the validation questions, when the recipe has some
 
     @property
     def ok(self) -> bool:
@@ -174,7 +175,55 @@ def preflight(recipe: Recipe, *, for_training: bool = True) -> Preflight:
         findings.append(Finding("attention", "warning", attn_note))
     if report.truncated or report.dropped:
         findings.append(Finding("prompt_cap", "warning", report.describe()))
-    return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, think)
+    validation, found = validation_findings(recipe, base, questions)
+    findings += found
+    return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, think, validation)
+
+
+def validation_findings(recipe: Recipe, base: Path | None, questions: list[Any]) -> tuple[Any, list[Finding]]:
+    """Load the ``validation:`` questions (an error finding when they cannot be read) and say
+    what will be scored; warn when validation questions also appear in the training data."""
+    from medzero.errors import MedzeroError
+    from medzero.evaluate.scoring import question_key
+    from medzero.train.checks import effective_grpo
+    from medzero.train.validation import load_validation
+
+    v = recipe.validation
+    if not v.enabled:
+        return None, []
+    try:
+        loaded = load_validation(v, base)
+    except MedzeroError as exc:
+        return None, [Finding("validation", "error", f"validation.benchmark {v.benchmark!r}: {exc}")]
+    cap = v.max_new_tokens or effective_grpo(recipe).get("max_completion_length")
+    found = [
+        Finding(
+            "validation",
+            "info",
+            f"{len(loaded.records)} questions from {loaded.path} every {v.every} steps, greedy, "
+            f"up to {cap} new tokens; RUN_DIR/best keeps the model with the best strict accuracy",
+        )
+    ]
+    if loaded.skipped:
+        found.append(
+            Finding(
+                "validation",
+                "warning",
+                f"{loaded.skipped} records of {loaded.path} could not be read: skipped",
+            )
+        )
+    train_keys = {question_key(q) for q in questions}
+    shared = sum(question_key(q) in train_keys for q in loaded.records)
+    if shared:
+        found.append(
+            Finding(
+                "validation",
+                "warning",
+                f"{shared} of {len(loaded.records)} validation questions are also training questions (same "
+                "stem and options): validation accuracy will be optimistic",
+            )
+        )
+    return loaded, found
 
 
 def reward_params(recipe: Recipe, think_preopened: bool) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,7 @@ A recipe has these top-level sections (every one optional except ``model``)::
     reward_params: keyword arguments for medzero.rewards.build_reward_funcs
     warmup:        optional format warm-up before GRPO (WarmupSection)
     guard:         collapse guard (GuardSection)
+    validation:    held-out questions scored during training, RUN_DIR/best (ValidationSection)
     grpo:          any field of trl.GRPOConfig, passed through as-is
     curriculum, dynamic_sampling: optional, see medzero.curriculum and docs/curriculum.md
 
@@ -35,6 +36,7 @@ from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
 from medzero.registry import did_you_mean
 from medzero.train.recipe_rules import check_numbers, check_ranges
+from medzero.train.validation import ValidationSection
 
 # medzero's own GRPOConfig defaults (TRL's are tuned for GPUs and big models); a recipe overrides them.
 GRPO_DEFAULTS: dict[str, Any] = {
@@ -179,6 +181,7 @@ class Recipe:
     )
     warmup: WarmupSection = field(default_factory=WarmupSection)
     guard: GuardSection = field(default_factory=GuardSection)
+    validation: ValidationSection = field(default_factory=ValidationSection)
     grpo: dict[str, Any] = field(default_factory=dict)
     curriculum: dict[str, Any] | None = field(
         default=None,
@@ -285,6 +288,7 @@ def recipe_from_dict(
     for name, cls in (("model", ModelSection), ("peft", PeftSection), ("warmup", WarmupSection)):
         kw[name] = _build(cls, raw.get(name), name, ctx)
     kw["guard"] = _build(GuardSection, raw.get("guard"), "guard", ctx)
+    kw["validation"] = _build(ValidationSection, raw.get("validation"), "validation", ctx)
     data_raw = dict(_mapping(raw.get("data"), "data", ctx))
     prompt = _build(PromptConfig, data_raw.pop("prompt", None), "data.prompt", ctx)
     kw["data"] = _build(DataSection, data_raw, "data", ctx)
@@ -342,6 +346,7 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
             raise ConfigError(f'{ctx.where(key)}: "{key}" is {value!r}; expected one of {", ".join(allowed)}')
     if not recipe.rewards:
         raise ConfigError(f'{ctx.source}: "rewards" is empty; give at least one {{name: weight}}')
+    recipe.validation.check(ctx.where)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

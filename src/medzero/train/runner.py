@@ -31,6 +31,7 @@ from medzero.train.callbacks import (
     truncate_after_step,
 )
 from medzero.train.checks import errors
+from medzero.train.modelcard import CardInfo, write_model_card
 from medzero.train.preflight import (
     Preflight,
     attn_implementation,
@@ -40,6 +41,7 @@ from medzero.train.preflight import (
     world_size,
 )
 from medzero.train.recipe import Recipe
+from medzero.train.validation import VALIDATION_FILE
 
 CONFIG_FILE, RUN_INFO_FILE, WARMUP_DIR = "config.yaml", "run_info.json", "warmup"
 # Arguments of run_format_warmup that medzero fills in itself.
@@ -76,7 +78,7 @@ def prepare_run_dir(out: Path, resume: bool, main: bool = True) -> tuple[Path, i
     if ckpt is None:
         raise ConfigError(f"--resume: no checkpoint-* with trainer_state.json in {out}")
     if main:
-        for name in (METRICS_FILE, COMPLETIONS_FILE):
+        for name in (METRICS_FILE, COMPLETIONS_FILE, VALIDATION_FILE):
             truncate_after_step(out / name, ckpt[1])
     return ckpt
 
@@ -199,6 +201,15 @@ def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tupl
             "status": "running",
         }
     )
+    if pre.validation is not None:
+        v = recipe.validation
+        info["validation"] = {
+            "benchmark": pre.validation.benchmark.name,
+            "path": str(pre.validation.path),
+            "n": len(pre.validation.records),
+            "every": v.every,
+            "max_new_tokens": v.max_new_tokens or cfg.max_completion_length,
+        }
     info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     if resumed:
         info.setdefault("resumed_from", []).append({"checkpoint": resumed[0].name, "step": resumed[1]})
@@ -261,7 +272,10 @@ def train(
     )
     metrics = MetricsCallback(out / METRICS_FILE)
     guard = CollapseGuard(recipe.guard.action, recipe.guard.patience, recipe.guard.threshold)
-    callbacks = [metrics, guard, *(callbacks or [])] + ([RichProgressCallback()] if progress else [])
+    card = card_info(recipe, info, lora is not None)
+    validator = _validation_callback(recipe, pre, out, metrics, card)
+    callbacks = [*([validator] if validator else []), metrics, guard, *(callbacks or [])]
+    callbacks += [RichProgressCallback()] if progress else []
     trainer = trainer_cls(
         model=model,
         reward_funcs=list(funcs),
@@ -273,6 +287,9 @@ def train(
         reward_names=list(recipe.rewards),
         completions_writer=writer,
     )
+    trainer.model_card_writer = lambda folder: write_model_card(folder, card, f"{out.name} (training run)")
+    if validator is not None:
+        validator.bind(trainer)
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     for cb in (PrinterCallback, ProgressCallback):
@@ -296,7 +313,52 @@ def train(
         summary=metrics.summary,
         collapse_guard_fired_at=guard.fired_at,
     )
+    if validator is not None:
+        info["best"] = validator.best.info
     if main:
         write_json_atomic(out / RUN_INFO_FILE, info)
         pre.tokenizer.save_pretrained(str(out / "final"))
+        write_model_card(
+            out / "final",
+            card,
+            f"{out.name}/final",
+            [f"the model after the last step ({info['global_step']})"],
+        )
     return info
+
+
+def card_info(recipe: Recipe, info: dict[str, Any], lora: bool) -> CardInfo:
+    return CardInfo(
+        base_model=recipe.model.name_or_path,
+        recipe=recipe.source,
+        warmup=recipe.warmup.enabled,
+        lora=lora,
+        versions={"medzero": __version__, **info.get("versions", {})},
+    )
+
+
+def _validation_callback(
+    recipe: Recipe, pre: Preflight, out: Path, metrics: MetricsCallback, card: CardInfo
+) -> Any:
+    """The :class:`ValidationCallback` of a recipe with a ``validation:`` section, else ``None``."""
+    if pre.validation is None:
+        return None
+    from medzero.train.validation_callback import ValidationCallback
+
+    def finish_best(folder: Path, best: dict[str, Any]) -> None:
+        pre.tokenizer.save_pretrained(str(folder))
+        detail = (
+            f"selected by validation: strict accuracy {best['score']:.4f} on {best['scores']['eval/n']} "
+            f"questions of {best['benchmark']} at step {best['step']} (see best.json)"
+        )
+        write_model_card(folder, card, f"{out.name}/best", [detail])
+
+    return ValidationCallback(
+        recipe.validation,
+        pre.validation.records,
+        benchmark=pre.validation.benchmark.name,
+        prompt=recipe.data.prompt,
+        run_dir=out,
+        write_metrics=metrics.write,
+        finish_best=finish_best,
+    )

@@ -15,6 +15,8 @@ Reward metric names (``rewards/<name>/mean``) are the recipe's reward names.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from accelerate.utils import gather_object
@@ -45,8 +47,18 @@ class MedzeroGRPOTrainer(GRPOTrainer):
             )
         self.reward_func_names = list(reward_names)
         self.completions_writer = completions_writer
+        #: writes medzero's model card into a folder (set by the runner); ``None``: TRL's card
+        self.model_card_writer: Callable[[Path], Any] | None = None
         self._mz_lengths: list[int] = []
         self._mz_truncated: list[bool] = []
+
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+        """TRL writes ``RUN_DIR/README.md`` at every checkpoint; medzero's card names the base model."""
+        if self.model_card_writer is None:
+            return super().create_model_card(model_name=model_name, dataset_name=dataset_name, tags=tags)
+        if self.is_world_process_zero():
+            self.model_card_writer(Path(self.args.output_dir))
+        return None
 
     def _generate(self, prompts: list):
         out = super()._generate(prompts)
