@@ -24,7 +24,7 @@ def eval_out(tmp_path):
 
 def test_accuracy_by_benchmark_and_length(eval_out):
     e = analyze_eval(eval_out, Lexicon())
-    assert e["overall"]["correct"] == 7 and e["overall"]["n"] == 14
+    assert e["overall"]["correct"] == 7 and e["overall"]["n"] == 14 and e["overall"]["completions"] == 14
     assert e["by_benchmark"]["medqa"]["accuracy"] == 0.6 and e["by_benchmark"]["pubmedqa"]["accuracy"] == 0.25
     assert [(b["bucket"], b["n"], b["correct"]) for b in e["by_length"]] == [
         ("64-127", 10, 6),
@@ -43,3 +43,27 @@ def test_other_mode_and_missing_dir(eval_out, tmp_path):
 
 def test_bucket_labels():
     assert length_bucket_labels((10, 20)) == ["0-9", "10-19", ">=20"]
+
+
+def test_the_report_and_summary_md_give_the_same_interval(tmp_path):
+    """One reader and one interval method: GPQA Medical's repeated rows merged into questions,
+    percentile bootstrap over questions, in the report as in summary.json."""
+    from medzero.evaluate.items import read_items
+    from medzero.evaluate.summary import summarize
+
+    items = []
+    for q in range(6):  # 6 distinct questions, each repeated in 3 rows; 2 of 6 answered right
+        for row in range(3):
+            it = _item("gpqa_med", q * 3 + row, 100, q < 2)
+            it["meta"] = {"question_key": f"k{q}"}
+            it["extraction"] = {m: {"letter": "A" if q < 2 else "B"} for m in ("strict", "last", "lenient")}
+            items.append(it)
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(x) + "\n" for x in items), encoding="utf-8")
+    e = analyze_eval(tmp_path, Lexicon())
+    recs = read_items(tmp_path / "items.jsonl")
+    plan = {"gpqa_med": list(recs)}
+    summary = summarize(recs, plan, [], samples=1)
+    distinct = summary.benchmarks["gpqa_med"].get("distinct questions").metrics["accuracy"]["strict"]
+    got = e["by_benchmark"]["gpqa_med"]
+    assert got["n"] == 6 and got["completions"] == 18
+    assert (got["accuracy"], got["lo"], got["hi"]) == (distinct.estimate, distinct.low, distinct.high)

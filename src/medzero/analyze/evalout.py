@@ -1,5 +1,10 @@
-"""Analysis of ``medzero eval`` outputs (OUT/items.jsonl): accuracy by benchmark, by output-length
-bucket and with vs. without reflection phrases, each with Wilson 95% intervals."""
+"""Analysis of ``medzero eval`` outputs (OUT/items.jsonl): accuracy overall, by benchmark, by
+output-length bucket and with vs. without reflection phrases.
+
+Items are read with the evaluation's own reader (:func:`medzero.evaluate.items.read_items`) and
+accuracies get the evaluation's interval (:func:`medzero.evaluate.summary.accuracy_ci`: questions
+as units, GPQA Medical's repeated rows merged, percentile bootstrap), so the report and
+``summary.md`` agree on the same folder."""
 
 from __future__ import annotations
 
@@ -8,34 +13,50 @@ from pathlib import Path
 import numpy as np
 
 from medzero.analyze.reflection import Lexicon, accuracy_split, scan
-from medzero.analyze.stats import proportion_ci
 from medzero.errors import DataError
-from medzero.jsonl import iter_jsonl
 
 #: Upper edges (completion tokens) of the length buckets; the last bucket is open-ended.
 LENGTH_EDGES = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
-def _acc(correct: np.ndarray, conf: float) -> dict:
-    n, k = len(correct), int(correct.sum())
-    lo, hi = proportion_ci(k, n, conf)
-    return {"n": n, "correct": k, "accuracy": k / n if n else np.nan, "lo": float(lo), "hi": float(hi)}
+def _acc(recs: list[dict], mode: str, dedupe: frozenset[str], conf: float) -> dict:
+    from medzero.evaluate.summary import accuracy_ci
+
+    iv = accuracy_ci(recs, mode, dedupe, confidence=conf)
+    k = sum(bool(r["correct"].get(mode, False)) for r in recs)
+    return {
+        "n": iv.n,
+        "completions": len(recs),
+        "correct": k,
+        "accuracy": iv.estimate,
+        "lo": iv.low,
+        "hi": iv.high,
+    }
+
+
+def _dedupe(benchmarks: set[str]) -> frozenset[str]:
+    """The benchmarks whose repeated rows are merged into one question (GPQA Medical)."""
+    from medzero.errors import MedzeroError
+    from medzero.evaluate.benchmarks import get_benchmark
+
+    out = set()
+    for b in benchmarks:
+        try:
+            if get_benchmark(b).dedupe:
+                out.add(b)
+        except MedzeroError:  # a name this version does not know: no merging
+            continue
+    return frozenset(out)
 
 
 def read_items(out_dir: Path, issues: list[str]) -> list[dict]:
-    """Records of OUT/items.jsonl with the fields this analysis needs; bad lines are reported."""
+    """Records of OUT/items.jsonl (the evaluation's reader); bad lines are reported in ``issues``."""
+    from medzero.evaluate.items import read_items as read_eval_items
+
     path = out_dir / "items.jsonl" if out_dir.is_dir() else out_dir
     if not path.exists():
         raise DataError(path, None, None, "no such file: expected a `medzero eval` output directory")
-    items = []
-    errors: list[DataError] = []
-    for lineno, obj in iter_jsonl(path, errors, objects_only=True):
-        if not isinstance(obj.get("correct"), dict):
-            issues.append(f'{path}:{lineno}: field "correct": expected an object of mode -> bool; skipped')
-            continue
-        items.append(obj)
-    issues.extend(f"{err}; skipped" for err in errors)
-    return items
+    return list(read_eval_items(path, issues).values())
 
 
 def length_bucket_labels(edges: tuple[int, ...] = LENGTH_EDGES) -> list[str]:
@@ -59,8 +80,12 @@ def analyze_eval(out_dir: str | Path, lexicon: Lexicon, mode: str = "strict", co
     correct = np.array([bool(it["correct"].get(mode, False)) for it in items])
     bench = np.array([str(it.get("benchmark", "?")) for it in items], dtype=object)
     tokens = np.array([float(it.get("completion_tokens") or np.nan) for it in items])
-    res["overall"] = _acc(correct, conf)
-    res["by_benchmark"] = {b: _acc(correct[bench == b], conf) for b in sorted(set(bench.tolist()))}
+    dedupe = _dedupe(set(bench.tolist()))
+    res["overall"] = _acc(items, mode, dedupe, conf)
+    res["by_benchmark"] = {
+        b: _acc([it for it in items if it.get("benchmark", "?") == b], mode, dedupe, conf)
+        for b in sorted(set(bench.tolist()))
+    }
     labels = length_bucket_labels()
     bucket = np.where(
         np.isfinite(tokens), np.searchsorted(np.asarray(LENGTH_EDGES), tokens, side="right"), -1
@@ -69,7 +94,7 @@ def analyze_eval(out_dir: str | Path, lexicon: Lexicon, mode: str = "strict", co
         {
             "bucket": labels[b],
             "mean_tokens": float(tokens[bucket == b].mean()),
-            **_acc(correct[bucket == b], conf),
+            **_acc([it for it, k in zip(items, bucket, strict=True) if k == b], mode, dedupe, conf),
         }
         for b in range(len(labels))
         if (bucket == b).any()

@@ -201,7 +201,7 @@ def plot_eval_length(stats: dict, path: Path) -> bool:
     ax.set_xticks(ticks, [labels[t] for t in ticks], rotation=30, fontsize=8)
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=8)
-    return _finish(fig, ax, path, "Eval accuracy by output length (95% Wilson CI)",
+    return _finish(fig, ax, path, "Eval accuracy by output length (95% bootstrap CI over questions)",
                    "completion length bucket (tokens)", "accuracy (fraction correct)")  # fmt: skip
 
 

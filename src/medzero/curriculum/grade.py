@@ -168,7 +168,8 @@ def graded_row(mcq: Any, answers: list[tuple[int, str | None, bool]], cfg: Grade
 def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
     """Run (or resume) grading into ``cfg.out`` and return the manifest it wrote."""
     from medzero.evaluate.benchmarks import get_benchmark, load_benchmark
-    from medzero.evaluate.runner import ITEMS, evaluate, read_items
+    from medzero.evaluate.items import read_items
+    from medzero.evaluate.runner import ITEMS, evaluate
     from medzero.jsonl import sha256_file, write_json_atomic, write_jsonl
 
     questions, source_manifest = resolve_questions(cfg.dataset)

@@ -19,7 +19,7 @@ from typing import Any
 _EXPORTS = {
     "EvalConfig": "medzero.evaluate.config",
     "evaluate": "medzero.evaluate.runner",
-    "read_items": "medzero.evaluate.runner",
+    "read_items": "medzero.evaluate.items",
     "Summary": "medzero.evaluate.summary",
     "score_items": "medzero.evaluate.scoring",
     "GenerationSettings": "medzero.evaluate.scoring",

@@ -44,7 +44,8 @@ def compare_runs(
     out_a: str | Path, out_b: str | Path, n_boot: int = 2000, seed: int = 0
 ) -> list[BenchmarkDiff]:
     """Differences per benchmark and extraction mode on the questions both OUT dirs scored."""
-    from medzero.evaluate.runner import ITEMS, read_items
+    from medzero.evaluate.items import read_items
+    from medzero.evaluate.runner import ITEMS
 
     runs = []
     for out in (out_a, out_b):

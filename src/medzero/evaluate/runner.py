@@ -29,24 +29,14 @@ from medzero.errors import ConfigError
 from medzero.evaluate.benchmarks import LoadedBenchmark, get_benchmark, load_benchmark
 from medzero.evaluate.config import EvalConfig
 from medzero.evaluate.exclusions import load_exclusions
-from medzero.evaluate.scoring import GenerationSettings, ItemKey, item_key, prompt_hash, score_items
+from medzero.evaluate.items import read_items
+from medzero.evaluate.scoring import GenerationSettings, ItemKey, prompt_hash, score_items
 from medzero.evaluate.summary import Summary, summarize, write_summary
-from medzero.jsonl import JsonlAppender, iter_jsonl, read_json, write_json_atomic
+from medzero.jsonl import JsonlAppender, read_json, write_json_atomic
 
 ITEMS = "items.jsonl"
 ERRORS = "errors.jsonl"
 RUN = "run.json"
-
-
-def read_items(path: str | Path) -> dict[ItemKey, dict[str, Any]]:
-    """Records of an ``items.jsonl`` by key (the first of any duplicate wins); a torn last line is skipped."""
-    path = Path(path)
-    items: dict[ItemKey, dict[str, Any]] = {}
-    if not path.exists():
-        return items
-    for _, rec in iter_jsonl(path, errors=[]):
-        items.setdefault(item_key(rec), rec)
-    return items
 
 
 def _check_run_json(cfg: EvalConfig, out: Path) -> dict[str, Any]:

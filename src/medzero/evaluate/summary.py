@@ -33,7 +33,7 @@ def metric_names(samples: int) -> tuple[str, ...]:
 
 def question_value(recs: list[dict[str, Any]], mode: str, metric: str) -> float:
     """One question's score from its sample records (``metric`` from :func:`metric_names`)."""
-    correct = [bool(r["correct"][mode]) for r in recs]
+    correct = [bool(r["correct"].get(mode, False)) for r in recs]
     if metric in ("accuracy", "pass@1"):
         return float(np.mean(correct))
     if metric.startswith("maj@"):
@@ -104,6 +104,33 @@ class Summary:
         }
 
 
+def unit_value(group: list[dict[str, Any]], mode: str, metric: str) -> float:
+    """The score of one scoring unit (a question, or merged duplicate rows): the mean over its
+    question ids of :func:`question_value`."""
+    return float(np.mean([question_value(q, mode, metric) for q in _by_id(group)]))
+
+
+def accuracy_ci(
+    recs: list[dict[str, Any]],
+    mode: str,
+    dedupe: frozenset[str] | set[str] = frozenset(),
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+) -> Interval:
+    """Accuracy of ``recs`` (any benchmarks) with the one interval method of every eval report:
+    units are questions (``benchmark, id``; merged by ``question_key`` for the benchmarks named
+    in ``dedupe``, e.g. GPQA Medical's repeated rows), each scored by :func:`unit_value`, and the
+    95% interval is the percentile bootstrap over units. ``summary.md`` and ``medzero analyze``'s
+    report give the same interval for the same records."""
+    units: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in recs:
+        b = str(r.get("benchmark", "?"))
+        key = (r.get("meta") or {}).get("question_key", r["id"]) if b in dedupe else r["id"]
+        units[(b, str(key))].append(r)
+    vals = [unit_value(g, mode, "accuracy") for g in units.values()]
+    return bootstrap_ci(vals, confidence=confidence, n_boot=n_boot)
+
+
 def _score_subset(label: str, groups: list[list[dict]], samples: int, n_boot: int) -> SubsetScore:
     """``groups``: one list of records per scoring unit (a question, or merged duplicate rows)."""
     recs = [r for g in groups for r in g]
@@ -111,8 +138,7 @@ def _score_subset(label: str, groups: list[list[dict]], samples: int, n_boot: in
     for metric in metric_names(samples):
         metrics[metric] = {}
         for mode in MODES:
-            vals = [float(np.mean([question_value(q, mode, metric) for q in _by_id(g)])) for g in groups]
-            metrics[metric][mode] = bootstrap_ci(vals, n_boot=n_boot)
+            metrics[metric][mode] = bootstrap_ci([unit_value(g, mode, metric) for g in groups], n_boot=n_boot)
     no_answer = {m: float(np.mean([r["extraction"][m].get("letter") is None for r in recs])) for m in MODES}
     return SubsetScore(
         subset=label,
