@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from medzero.train.recipe import Recipe
+from medzero.train.scale import DeepSpeedSetup
 
 Severity = Literal["error", "warning", "info"]
 
@@ -45,6 +46,7 @@ class Context:
     columns: list[str] | None = None
     num_prompts: int | None = None
     reward_funcs: list[Any] = field(default_factory=list)
+    deepspeed: DeepSpeedSetup | None = None
 
 
 def effective_grpo(recipe: Recipe) -> dict[str, Any]:
@@ -358,6 +360,9 @@ def run_checks(recipe: Recipe, ctx: Context) -> list[Finding]:
     found += _quant(recipe)
     found += _rewards(recipe, ctx)
     found += _data_size(g, ctx)
+    from medzero.train.checks_scale import scale_findings  # it imports this module
+
+    found += scale_findings(g, recipe, ctx)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(found, key=lambda f: order[f.severity])
 

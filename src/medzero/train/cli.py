@@ -31,6 +31,19 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, "--out", help="Run directory (default: grpo.output_dir, else runs/<recipe name>)."
         ),
+        accelerate_config: Path | None = typer.Option(
+            None,
+            "--accelerate-config",
+            help="With --check: the accelerate config the run will be launched with (e.g. "
+            "recipes/accelerate/zero3.yaml): its process count and DeepSpeed settings are checked.",
+        ),
+        num_processes: int | None = typer.Option(
+            None,
+            "--num-processes",
+            min=1,
+            help="With --check: the total number of training processes (accelerate launch "
+            "--num_processes); overrides the accelerate config's.",
+        ),
     ) -> None:
         """GRPO training on TRL's GRPOTrainer. Exit status: 0 ok, 2 bad recipe or failed check."""
         import json
@@ -38,6 +51,8 @@ def register(app: typer.Typer) -> None:
         from medzero.errors import ConfigError
         from medzero.train.recipe import load_recipe
 
+        if not check and (accelerate_config or num_processes):
+            raise ConfigError("--accelerate-config and --num-processes go with --check")
         rec = load_recipe(recipe, set_)
         run_dir = out or Path(rec.grpo.get("output_dir") or Path("runs") / recipe.stem)
         if print_config:
@@ -46,10 +61,18 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(resolved_settings(rec, run_dir), indent=2, default=str))
             return
         if check:
+            from dataclasses import replace
+
             from medzero.train.preflight import preflight
             from medzero.train.runner import print_findings
+            from medzero.train.scale import AccelerateConfig, read_accelerate_config
 
-            pre = preflight(rec, for_training=False)
+            launch = read_accelerate_config(accelerate_config) if accelerate_config else None
+            if num_processes:
+                launch = replace(
+                    launch or AccelerateConfig("--num-processes", 1, 1, None), num_processes=num_processes
+                )
+            pre = preflight(rec, for_training=False, launch=launch)
             print_findings(pre.findings)
             typer.echo(
                 json.dumps(

@@ -17,6 +17,7 @@ from medzero.models.local import check_local_model
 from medzero.train.checks import Context, Finding, errors, run_checks
 from medzero.train.dataset import PromptReport, build_rows, load_questions
 from medzero.train.recipe import Recipe
+from medzero.train.scale import AccelerateConfig, environment_setup, recipe_setup
 
 
 @dataclass
@@ -143,9 +144,13 @@ def load_tokenizer(path: str, recipe: Recipe, required: bool = True) -> Any:
     return tok
 
 
-def preflight(recipe: Recipe, *, for_training: bool = True) -> Preflight:
+def preflight(
+    recipe: Recipe, *, for_training: bool = True, launch: AccelerateConfig | None = None
+) -> Preflight:
     """Resolve, build rows and run every check. ``for_training=False`` (``--check``) tolerates a
-    model that is not available locally: the checks that need it are skipped."""
+    model that is not available locally: the checks that need it are skipped. ``launch``: the
+    accelerate config a ``--check`` is told about (world size, DeepSpeed); without it they come
+    from this process's launcher."""
     from medzero.data.prompts import template_preopens_think
     from medzero.rewards import build_reward_funcs
 
@@ -159,8 +164,12 @@ def preflight(recipe: Recipe, *, for_training: bool = True) -> Preflight:
         rows, report = build_rows(questions, replace(recipe.data, prompt_max_tokens=None), None)
     think = template_preopens_think(tokenizer)
     funcs, _ = build_reward_funcs(recipe.rewards, reward_params(recipe, think))
+    ds = recipe_setup(recipe.grpo, recipe.source, recipe.source or "<recipe>")
+    if ds is None:
+        ds = launch.deepspeed if launch is not None else environment_setup()
     ctx = Context(
-        world_size=world_size(),
+        world_size=launch.num_processes if launch is not None else world_size(),
+        deepspeed=ds,
         has_cuda=has_cuda(),
         model_config=read_model_config(model_path, recipe),
         module_names=meta_module_names(model_path, recipe) if recipe.peft.active else None,

@@ -347,6 +347,10 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
     if not recipe.rewards:
         raise ConfigError(f'{ctx.source}: "rewards" is empty; give at least one {{name: weight}}')
     recipe.validation.check(ctx.where)
+    if recipe.grpo.get("deepspeed") is not None:  # the file must exist and parse (medzero.train.scale)
+        from medzero.train.scale import recipe_setup
+
+        recipe_setup(recipe.grpo, recipe.source, ctx.where("grpo.deepspeed"))
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -41,6 +41,7 @@ from medzero.train.preflight import (
     world_size,
 )
 from medzero.train.recipe import Recipe
+from medzero.train.scale import deepspeed_requested, init_cpu_deepspeed, resolve_recipe_deepspeed
 from medzero.train.validation import VALIDATION_FILE
 
 CONFIG_FILE, RUN_INFO_FILE, WARMUP_DIR = "config.yaml", "run_info.json", "warmup"
@@ -158,11 +159,24 @@ def _keep_4bit_trainable(model: Any) -> None:
 
 
 def grpo_config(recipe: Recipe, out: Path, cuda: bool) -> Any:
+    """TRL's config for the recipe. Under DeepSpeed without CUDA, accelerate's process state is set
+    up first (medzero.train.scale.init_cpu_deepspeed) and ``use_cpu`` is off: DeepSpeed's CPU
+    accelerator places the tensors."""
     from trl import GRPOConfig
 
     kw = recipe.grpo_kwargs()
     kw["output_dir"] = str(out)
-    if not cuda:
+    ds_file = resolve_recipe_deepspeed(kw.get("deepspeed"), recipe.source)
+    if ds_file is not None:
+        kw["deepspeed"] = str(ds_file)
+    if not cuda and deepspeed_requested(kw):
+        if kw.get("use_cpu"):
+            console.print(
+                "DeepSpeed on CPU: grpo.use_cpu is set to false (DeepSpeed's CPU accelerator is used)"
+            )
+        kw.update(init_cpu_deepspeed())
+        kw.setdefault("bf16", False)
+    elif not cuda:
         kw.setdefault("use_cpu", True)
         kw.setdefault("bf16", False)
     try:
