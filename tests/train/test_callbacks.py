@@ -1,4 +1,4 @@
-"""metrics.jsonl / completions.jsonl writers, exactly-once truncation and the collapse guard."""
+"""metrics.jsonl / completions.jsonl writers, exactly-once truncation and the live progress line."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import json
 import math
 from types import SimpleNamespace
 
-from transformers import TrainerControl
-
 from medzero.train.callbacks import (
-    CollapseGuard,
     CompletionsWriter,
     MetricsCallback,
     clean_number,
@@ -74,23 +71,20 @@ def test_truncate_after_step_drops_newer_lines_and_a_torn_tail(tmp_path):
     assert truncate_after_step(tmp_path / "absent.jsonl", 1) == 0
 
 
-def test_collapse_guard_needs_patience_and_both_signs():
-    guard = CollapseGuard("stop", patience=3)
-    control = TrainerControl()
-    collapsed = {"frac_reward_zero_std": 1.0, "completions/clipped_ratio": 1.0}
-    guard.on_log(None, state(1), control, logs=collapsed)
-    guard.on_log(None, state(2), control, logs={**collapsed, "completions/clipped_ratio": 0.5})  # resets
-    for step in (3, 4):
-        guard.on_log(None, state(step), control, logs=collapsed)
-    assert not control.should_training_stop
-    guard.on_log(None, state(5), control, logs=collapsed)
-    assert control.should_training_stop and guard.fired_at == 5
-    warn = CollapseGuard("warn", patience=1)
-    c2 = TrainerControl()
-    warn.on_log(None, state(1), c2, logs=collapsed)
-    assert warn.fired_at == 1 and not c2.should_training_stop
-
-
 def test_helpers():
     assert clean_number(float("inf")) is None and clean_number(2.5) == 2.5
     assert completion_text([{"role": "assistant", "content": "a"}]) == "a" and completion_text("b") == "b"
+
+
+def test_progress_line_shows_running_means_over_the_last_steps():
+    from medzero.train.callbacks import RichProgressCallback
+
+    cb = RichProgressCallback(window=3)
+    lines = [
+        cb.line({"reward": r, "answers/strict_accuracy": a, "completions/mean_length": 20.0})
+        for r, a in ((0.0, 0.0), (0.3, 0.25), (0.6, 0.5), (0.9, 0.75))
+    ]
+    assert lines[0] == "reward 0.000 | mean of last 1: reward 0.000 acc 0.00 | len 20"
+    # the window keeps the last 3 steps: (0.3 + 0.6 + 0.9) / 3 and (0.25 + 0.5 + 0.75) / 3
+    assert lines[-1] == "reward 0.900 | mean of last 3: reward 0.600 acc 0.50 | len 20"
+    assert cb.line({"reward": None}) == "reward - | mean of last 3: reward 0.600 acc 0.50"

@@ -144,7 +144,9 @@ def test_seed_exact_recipes_take_every_setting_from_the_seed():
             "use_reentrant": False
         }
         assert (g["logging_steps"], g["save_strategy"]) == (5, "epoch")
-        assert g["use_vllm"] is True and g["vllm_mode"] == "server" and g["vllm_gpu_memory_utilization"] == 0.4
+        assert (
+            g["use_vllm"] is True and g["vllm_mode"] == "server" and g["vllm_gpu_memory_utilization"] == 0.4
+        )
         # TRL 1.16 additions the seed's TRL did not have
         assert g["use_bias_correction_kl"] is False and g["vllm_importance_sampling_correction"] is False
         assert "save_steps" not in g and "save_total_limit" not in g

@@ -23,6 +23,7 @@ CURVE_KEYS = (
     "reward", "reward_std", "completions/mean_length", "completions/clipped_ratio",
     "frac_reward_zero_std", "kl", "entropy", "loss", "grad_norm", "learning_rate",
     "curriculum/zero_std_groups", "curriculum/filtered_groups", "curriculum/resampled_groups",
+    "answers/strict_accuracy", "answers/top_letter_share",
 )  # fmt: skip
 SCATTER_POINTS = 4000  # completions drawn in the reward-length scatter (a seeded random subset)
 

@@ -1,5 +1,5 @@
-"""What a training run writes while it runs: ``metrics.jsonl``, ``completions.jsonl``, live
-progress and the collapse guard.
+"""What a training run writes while it runs: ``metrics.jsonl``, ``completions.jsonl`` and the
+live progress (the collapse guard is :mod:`medzero.train.guard`).
 
 Multi-process runs: TRL already gathers every completion, reward and advantage onto each process
 (for its own completion tables), so only rank 0 writes both files; each completion line carries
@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
-from medzero.console import console, make_progress
+from medzero.console import make_progress
 from medzero.jsonl import JsonlAppender, repair_jsonl_tail
 
 METRICS_FILE = "metrics.jsonl"
@@ -85,7 +86,6 @@ class CompletionsWriter:
         rows = []
         for i, text in enumerate(completions):
             comps = {name: clean_number(vals[i]) for name, vals in rewards.items()}
-            scored = [(self.weights.get(n, 1.0), v) for n, v in comps.items() if v is not None]
             rows.append(
                 {
                     "step": step,
@@ -95,7 +95,7 @@ class CompletionsWriter:
                     "completion_tokens": int(token_lengths[i]),
                     "truncated": bool(truncated[i]),
                     "rewards": comps,
-                    "reward": sum(w * v for w, v in scored) if scored else None,
+                    "reward": weighted_reward(comps, self.weights),
                     "advantage": clean_number(advantages[i]) if advantages is not None else None,
                     "gold": golds[i],
                     "rank": i // local_size if local_size else 0,
@@ -106,6 +106,12 @@ class CompletionsWriter:
 
     def close(self) -> None:
         self._out.close()
+
+
+def weighted_reward(components: dict[str, float | None], weights: dict[str, float]) -> float | None:
+    """``sum(weight * value)`` over the non-null components (what TRL trains on); ``None`` if all are null."""
+    scored = [(weights.get(n, 1.0), v) for n, v in components.items() if v is not None]
+    return sum(w * v for w, v in scored) if scored else None
 
 
 def completion_text(completion: Any) -> str:
@@ -147,42 +153,17 @@ class MetricsCallback(TrainerCallback):
             self._out = None
 
 
-class CollapseGuard(TrainerCallback):
-    """Warns (or stops training) when every group has zero reward spread AND every completion hits
-    the length cap for ``patience`` logged steps in a row: the policy has collapsed into run-on text
-    that no reward can rank, and with ``beta=0`` it will not recover."""
-
-    def __init__(self, action: str = "warn", patience: int = 10, threshold: float = 0.99):
-        self.action, self.patience, self.threshold = action, patience, threshold
-        self.streak = 0
-        self.fired_at: int | None = None
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if self.action == "off" or not logs or "frac_reward_zero_std" not in logs:
-            return
-        zero_std = clean_number(logs.get("frac_reward_zero_std")) or 0.0
-        clipped = clean_number(logs.get("completions/clipped_ratio")) or 0.0
-        self.streak = self.streak + 1 if zero_std >= self.threshold and clipped >= self.threshold else 0
-        if self.streak < self.patience or self.fired_at is not None:
-            return
-        self.fired_at = state.global_step
-        if state.is_world_process_zero:
-            console.print(
-                f"[bold yellow]collapse guard:[/] for {self.streak} steps every completion hit the length "
-                "cap and no group had any reward spread (frac_reward_zero_std and completions/clipped_ratio "
-                "at 1). Lower the learning rate or temperature, or resume from an earlier checkpoint."
-                + (" Stopping." if self.action == "stop" else "")
-            )
-        if self.action == "stop":
-            control.should_training_stop = True
-
-
 class RichProgressCallback(TrainerCallback):
-    """A live progress bar with the mean reward and the mean completion length (rank 0)."""
+    """A live progress bar (rank 0): the last step's reward, and running means over the last
+    ``window`` logged steps of the reward and the strict accuracy, with the mean completion length.
+    One step's reward is noisy; the running means show the trend."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: int = 10) -> None:
         self.progress = None
         self.task = None
+        self.window = window
+        self.rewards: deque[float] = deque(maxlen=window)
+        self.accuracies: deque[float] = deque(maxlen=window)
 
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
@@ -198,11 +179,23 @@ class RichProgressCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if self.progress is None or not logs or "reward" not in logs:
             return
+        self.progress.update(self.task, completed=state.global_step, stats=self.line(logs))
+
+    def line(self, logs: dict[str, Any]) -> str:
+        """``reward 0.412 | mean of last 10: reward 0.380 acc 0.35 | len 23``."""
         reward = clean_number(logs.get("reward"))
+        acc = clean_number(logs.get("answers/strict_accuracy"))
         length = clean_number(logs.get("completions/mean_length"))
-        stats = f"reward {reward:.3f}" if reward is not None else "reward -"
-        stats += f"  len {length:.0f}" if length is not None else ""
-        self.progress.update(self.task, completed=state.global_step, stats=stats)
+        if reward is not None:
+            self.rewards.append(reward)
+        if acc is not None:
+            self.accuracies.append(acc)
+        text = f"reward {reward:.3f}" if reward is not None else "reward -"
+        if self.rewards:
+            text += f" | mean of last {len(self.rewards)}: reward {sum(self.rewards) / len(self.rewards):.3f}"
+            if self.accuracies:
+                text += f" acc {sum(self.accuracies) / len(self.accuracies):.2f}"
+        return text + (f" | len {length:.0f}" if length is not None else "")
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.progress is not None:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import typer
 
+#: exit status of a run the collapse guard stopped (docs/training.md, "Collapse guard")
+GUARD_STOPPED = 3
+
 
 def register(app: typer.Typer) -> None:
     """Add ``medzero train`` to the root app."""
@@ -45,7 +48,10 @@ def register(app: typer.Typer) -> None:
             "--num_processes); overrides the accelerate config's.",
         ),
     ) -> None:
-        """GRPO training on TRL's GRPOTrainer. Exit status: 0 ok, 2 bad recipe or failed check."""
+        """GRPO training on TRL's GRPOTrainer.
+
+        Exit status: 0 finished, 2 bad recipe or failed check, 3 stopped by the collapse guard
+        (guard.action: stop; the cause is printed and recorded in RUN_DIR/run_info.json)."""
         import json
 
         from medzero.errors import ConfigError
@@ -97,6 +103,13 @@ def register(app: typer.Typer) -> None:
             from medzero.train.runner import train  # the training stack loads here
 
             info = train(rec, run_dir, resume=resume)
-        typer.echo(
-            json.dumps({"run_dir": str(run_dir), "status": info["status"], "step": info["global_step"]})
-        )
+        guard = info.get("collapse_guard")
+        summary = {"run_dir": str(run_dir), "status": info["status"], "step": info["global_step"]}
+        if info.get("best"):
+            summary["best"] = {"step": info["best"]["step"], "score": info["best"]["score"]}
+        if guard:
+            summary["collapse_guard"] = {"step": guard["step"], "causes": guard["causes"]}
+        typer.echo(json.dumps(summary))
+        if info["status"] == "stopped":
+            typer.echo(f"stopped by the collapse guard: {guard['message']}", err=True)
+            raise typer.Exit(GUARD_STOPPED)

@@ -24,13 +24,13 @@ from medzero.registry import did_you_mean
 from medzero.train.callbacks import (
     COMPLETIONS_FILE,
     METRICS_FILE,
-    CollapseGuard,
     CompletionsWriter,
     MetricsCallback,
     RichProgressCallback,
     truncate_after_step,
 )
 from medzero.train.checks import errors
+from medzero.train.guard import CollapseGuard
 from medzero.train.modelcard import CardInfo, write_model_card
 from medzero.train.preflight import (
     Preflight,
@@ -285,7 +285,9 @@ def train(
         else None
     )
     metrics = MetricsCallback(out / METRICS_FILE)
-    guard = CollapseGuard(recipe.guard.action, recipe.guard.patience, recipe.guard.threshold)
+    guard = CollapseGuard(
+        recipe.guard.action, recipe.guard.patience, recipe.guard.threshold, cfg.max_completion_length
+    )
     card = card_info(recipe, info, lora is not None)
     validator = _validation_callback(recipe, pre, out, metrics, card)
     callbacks = [*([validator] if validator else []), metrics, guard, *(callbacks or [])]
@@ -301,6 +303,8 @@ def train(
         reward_names=list(recipe.rewards),
         completions_writer=writer,
     )
+    trainer.think_preopened = pre.think_preopened
+    trainer.answer_observers.append(guard.observe)
     trainer.model_card_writer = lambda folder: write_model_card(folder, card, f"{out.name} (training run)")
     if validator is not None:
         validator.bind(trainer)
@@ -327,6 +331,8 @@ def train(
         summary=metrics.summary,
         collapse_guard_fired_at=guard.fired_at,
     )
+    if guard.fired_at is not None:
+        info["collapse_guard"] = {"step": guard.fired_at, "causes": guard.causes, "message": guard.message}
     if validator is not None:
         info["best"] = validator.best.info
     if main:

@@ -22,7 +22,8 @@ from typing import Any
 from accelerate.utils import gather_object
 from trl import GRPOTrainer
 
-from medzero.train.callbacks import CompletionsWriter
+from medzero.train.callbacks import CompletionsWriter, clean_number, completion_text, weighted_reward
+from medzero.train.guard import AnswerStats, answer_stats
 
 
 class MedzeroGRPOTrainer(GRPOTrainer):
@@ -49,6 +50,10 @@ class MedzeroGRPOTrainer(GRPOTrainer):
         self.completions_writer = completions_writer
         #: writes medzero's model card into a folder (set by the runner); ``None``: TRL's card
         self.model_card_writer: Callable[[Path], Any] | None = None
+        #: called with each generation round's :class:`~medzero.train.guard.AnswerStats` (the guard)
+        self.answer_observers: list[Callable[[AnswerStats], Any]] = []
+        #: the chat template opens ``<think>`` (the extractor must know); set by the runner
+        self.think_preopened = False
         self._mz_lengths: list[int] = []
         self._mz_truncated: list[bool] = []
 
@@ -81,18 +86,42 @@ class MedzeroGRPOTrainer(GRPOTrainer):
         golds = gather_object([x.get("answer") for x in inputs])
         lengths = gather_object(list(self._mz_lengths))
         truncated = gather_object(list(self._mz_truncated))
+        options = gather_object([x.get("options") for x in inputs])
+        n = len(ids)
+        completions = list(self._logs["completion"])[-n:]
+        rewards = {name: list(self._logs["rewards"][name])[-n:] for name in self.reward_func_names}
+        self._observe_answers(completions, golds, options, rewards, truncated)
         if self.completions_writer is None or not self.accelerator.is_main_process:
             return
-        n = len(ids)
         self.completions_writer.write_step(
             self.state.global_step + 1,  # the optimizer step these completions train
             prompt_ids=ids,
             golds=golds,
-            completions=list(self._logs["completion"])[-n:],
+            completions=completions,
             token_lengths=lengths,
             truncated=truncated,
-            rewards={name: list(self._logs["rewards"][name])[-n:] for name in self.reward_func_names},
+            rewards=rewards,
             advantages=list(self._logs["advantages"])[-n:],
             num_generations=self.num_generations,
             local_size=len(inputs),
         )
+
+    def _observe_answers(self, completions, golds, options, rewards, truncated) -> None:
+        """Answer letters of this round (every process, same gathered data): two metrics for
+        ``metrics.jsonl`` and the collapse guard's signs."""
+        weights = dict(zip(self.reward_func_names, self.reward_weights.tolist(), strict=True))
+        comps = [{k: clean_number(v[i]) for k, v in rewards.items()} for i in range(len(completions))]
+        stats = answer_stats(
+            [completion_text(c) for c in completions],
+            golds,
+            options,
+            [weighted_reward(c, weights) for c in comps],
+            truncated,
+            self.num_generations,
+            self.think_preopened,
+        )
+        metrics = self._metrics["train"]
+        metrics["answers/strict_accuracy"].append(stats.accuracy or 0.0)
+        metrics["answers/top_letter_share"].append(stats.top_letter()[1])
+        for observe in self.answer_observers:
+            observe(stats)
