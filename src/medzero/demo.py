@@ -80,6 +80,9 @@ class DemoResult:
     scores: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # model -> bench -> mode
     compare: list[dict[str, Any]] = field(default_factory=list)  # GRPO - warm-up, paired CIs
     learned: bool = False  # strict-mode held-out gain with its 95% CI above 0
+    # held-out strict accuracy (fractions): before = after the warm-up, after = after GRPO (the
+    # model named by after_model); final and, when the run kept one, best (validation-selected)
+    heldout: dict[str, Any] = field(default_factory=dict)
     sanity_benchmarks: list[str] = field(default_factory=list)
     sanity_n: int = 0  # questions per real benchmark in the sanity slice
 
@@ -133,7 +136,8 @@ def evaluate_model(model: str | Path, out: Path, benchmarks: list[str], recipe: 
     return evaluate(ecfg)
 
 
-def _scores(summary: Any) -> dict[str, dict[str, Any]]:
+def scores_of(summary: Any) -> dict[str, dict[str, Any]]:
+    """benchmark -> {mode: score dict with estimate/low/high, no_answer} of an eval summary."""
     out: dict[str, dict[str, Any]] = {}
     for name, bench in summary.benchmarks.items():
         sub = bench.get("all")
@@ -184,7 +188,7 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     """Run the six stages into ``cfg.out`` and return (and write) the :class:`DemoResult`."""
     from medzero.data.prepare import HELDOUT_FILE, prepare_from_mcqs
     from medzero.data.synthetic import drug_class_questions
-    from medzero.models.tiny import ensure_tiny_model
+    from medzero.models.tiny import corpus_from_questions, ensure_tiny_model
 
     out = cfg.out
     owned = claim_out_dir(out, cfg.overwrite)
@@ -193,17 +197,18 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     st = _Stages(6, res.timings)
     t_all = time.perf_counter()
 
-    with st.stage("model", "tiny model (local tokenizer + random Llama, no download)"):
-        base = ensure_tiny_model(cfg.cache_dir, seed=cfg.seed)
+    train = drug_class_questions(cfg.n_train, cfg.seed, "train")
+    heldout = drug_class_questions(cfg.n_heldout or 0, cfg.seed, "heldout")
+    data_dir = out / "data"
+    recipe = load_demo_recipe(cfg, out / "warmup", data_dir)
+    prompt = recipe.data.prompt
+
+    with st.stage("model", "tiny model (tokenizer trained on the training questions + random Llama)"):
+        base = ensure_tiny_model(cfg.cache_dir, seed=cfg.seed, corpus=corpus_from_questions(train, prompt))
         res.paths["model"] = str(base)
         console.print(f"model: {base}")
 
     with st.stage("data", "training and held-out sets (synthetic drug-class task)"):
-        train = drug_class_questions(cfg.n_train, cfg.seed, "train")
-        heldout = drug_class_questions(cfg.n_heldout or 0, cfg.seed, "heldout")
-        data_dir = out / "data"
-        recipe = load_demo_recipe(cfg, out / "warmup", data_dir)
-        prompt = recipe.data.prompt
         prepare_from_mcqs(train, heldout, data_dir, prompt, recipe="demo-synthetic", seed=cfg.seed)
         res.paths["data"] = str(data_dir)
         console.print(
@@ -213,16 +218,17 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     benches = [held_bench, "sample"]
 
     with st.stage("eval_before", "evaluate the untrained model (held-out, 3 extraction modes)"):
-        res.scores["untrained"] = _scores(evaluate_model(base, out / "eval" / "untrained", benches, recipe))
+        res.scores["untrained"] = scores_of(evaluate_model(base, out / "eval" / "untrained", benches, recipe))
 
     with st.stage("train", "format warm-up (supervised, random letters) then GRPO"):
         from medzero.train.runner import train as train_run
         from medzero.train.warmup import run_format_warmup
 
         console.print(
-            f"format warm-up: {cfg.warmup_steps} supervised steps on <think>the drug is ...</think>"
-            "<answer>RANDOM letter</answer> (teaches the tags, not the answers)"
+            f"format warm-up: {cfg.warmup_steps} supervised steps on <think>rarest words of the question"
+            "</think><answer>RANDOM letter</answer> (teaches the tags, not the answers)"
         )
+        params = {k: v for k, v in recipe.warmup.params.items() if k not in ("steps", "seed")}
         t0 = time.perf_counter()
         with make_progress(TextColumn("loss {task.fields[loss]}")) as progress:
             task = progress.add_task("warm-up", total=cfg.warmup_steps, loss="-")
@@ -232,11 +238,11 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
 
             warm = run_format_warmup(
                 base, train, out / "warmup", steps=cfg.warmup_steps or 1, seed=cfg.seed,
-                prompt_cfg=prompt, on_step=on_step,
+                prompt_cfg=prompt, on_step=on_step, **params,
             )  # fmt: skip
         res.timings["warmup_only"] = round(time.perf_counter() - t0, 2)
         res.paths["warmup"] = str(warm)
-        res.scores["warmup"] = _scores(evaluate_model(warm, out / "eval" / "warmup", benches, recipe))
+        res.scores["warmup"] = scores_of(evaluate_model(warm, out / "eval" / "warmup", benches, recipe))
         console.print(f"GRPO: {cfg.steps} steps of {cfg.recipe.name}")
         t0 = time.perf_counter()
         train_run(recipe, out / "run")
@@ -247,7 +253,19 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
         from medzero.evaluate.compare import compare_runs, diffs_to_markdown
 
         final = out / "run" / "final"
-        res.scores["grpo"] = _scores(evaluate_model(final, out / "eval" / "grpo", benches, recipe))
+        best = out / "run" / "best"
+        res.scores["grpo"] = scores_of(evaluate_model(final, out / "eval" / "grpo", benches, recipe))
+        res.heldout = {
+            "before": res.scores["warmup"][held_bench]["strict"]["estimate"],
+            "final": res.scores["grpo"][held_bench]["strict"]["estimate"],
+        }
+        if (best / "config.json").is_file():
+            res.scores["grpo-best"] = scores_of(
+                evaluate_model(best, out / "eval" / "grpo-best", [held_bench], recipe)
+            )
+            res.heldout["best"] = res.scores["grpo-best"][held_bench]["strict"]["estimate"]
+        res.heldout["after_model"] = "best" if "best" in res.heldout else "final"
+        res.heldout["after"] = res.heldout[res.heldout["after_model"]]
         diffs = compare_runs(out / "eval" / "grpo", out / "eval" / "warmup", seed=cfg.seed)
         res.compare = [d.to_dict() for d in diffs]
         (out / "compare.md").write_text(diffs_to_markdown(diffs, "after GRPO", "after warm-up"))
@@ -262,7 +280,7 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
                     summary = evaluate_model(
                         model, out / "eval" / f"sanity-{tag}", res.sanity_benchmarks, recipe, **kw
                     )
-                    res.scores[f"sanity-{tag}"] = _scores(summary)
+                    res.scores[f"sanity-{tag}"] = scores_of(summary)
 
     with st.stage("analyze", "analyse the run -> report.html"):
         from medzero.analyze.pipeline import analyze_run

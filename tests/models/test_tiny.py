@@ -1,14 +1,26 @@
 import hashlib
+import json
 import threading
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from medzero.cli import build_app
+from medzero.cli import build_app, main
 from medzero.data.prompts import build_messages, build_text, template_preopens_think
 from medzero.data.synthetic import SUFFIXES, SYNTHETIC_PROMPT_CONFIG, drug_class_questions
-from medzero.models.tiny import MARKER, PRESETS, TinyModelConfig, ensure_tiny_model
+from medzero.data.synthetic_tasks import ORGAN_PREFIXES, task_questions
+from medzero.jsonl import write_jsonl
+from medzero.models.tiny import (
+    MARKER,
+    PRESETS,
+    TinyModelConfig,
+    build_key,
+    corpus_from_questions,
+    default_corpus,
+    derive_affixes,
+    ensure_tiny_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +37,7 @@ def _digest(path: Path) -> str:
 def test_tokenizer_basics(tokenizer):
     assert tokenizer.padding_side == "left"
     assert tokenizer.pad_token == "<pad>" and tokenizer.eos_token == "</s>"
-    assert 512 <= len(tokenizer) <= 530
+    assert 1024 <= len(tokenizer) <= 1040
     # The tags are single ordinary tokens: they survive skip_special_tokens, eos does not.
     for tag in ("<think>", "</think>", "<answer>", "</answer>"):
         assert len(tokenizer(tag, add_special_tokens=False)["input_ids"]) == 1, tag
@@ -40,6 +52,45 @@ def test_every_heldout_name_ends_in_its_suffix_token(tokenizer):
         ids = tokenizer(" " + q.meta["drug"], add_special_tokens=False)["input_ids"]
         assert tokenizer.decode(ids[-1:]) == q.meta["suffix"], q.meta["drug"]
     assert set(SUFFIXES) == {"olol", "statin", "pril", "prazole"}
+
+
+def test_pieces_kept_whole_are_derived_from_the_data():
+    # The drug task's suffixes, the term task's prefixes (and its random endings) come from the
+    # corpus alone; an invented affix nobody wrote in code is found the same way.
+    assert derive_affixes(default_corpus()) == ([], ["prazole", "statin", "olol", "pril"])
+    prefixes, suffixes = derive_affixes(corpus_from_questions(task_questions("term-prefix", 512, 0)))
+    assert sorted(prefixes) == sorted(p for p, _ in ORGAN_PREFIXES)
+    assert sorted(suffixes) == ["emia", "itis", "osis", "pathy"]
+    words = [f"{a}{b}{c}quarn" for a in "bdgk" for b in "aeiou" for c in "lmnr"]
+    assert derive_affixes([" ".join(words), "the common words stay whole"]) == ([], ["quarn"])
+
+
+def test_model_tiny_builds_the_tokenizer_from_a_corpus_file(tmp_path, capsys):
+    from transformers import AutoTokenizer
+
+    data = tmp_path / "train.jsonl"
+    write_jsonl(data, [q.to_dict() for q in task_questions("term-prefix", 512, 0)])
+    out = tmp_path / "m"
+    result = CliRunner().invoke(build_app(), ["model", "tiny", "--corpus", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    tok = AutoTokenizer.from_pretrained(out)
+    for q in task_questions("term-prefix", 40, 0, split="heldout"):  # unseen terms
+        pieces = [tok.decode([i]) for i in tok(" " + q.meta["item"], add_special_tokens=False)["input_ids"]]
+        assert pieces[0].strip() in {p for p, _ in ORGAN_PREFIXES}, pieces
+    info = json.loads((out / MARKER).read_text())
+    assert len(info["pieces_kept_whole"]["prefixes"]) == 8 and info["corpus"]["texts"] == 513
+    with pytest.raises(SystemExit) as exc:
+        main(["model", "tiny", "--corpus", str(tmp_path / "no.jsonl"), "--out", str(out)])
+    assert exc.value.code == 2 and "no.jsonl" in capsys.readouterr().err
+
+
+def test_cache_key_follows_the_corpus_and_the_settings():
+    a = corpus_from_questions(task_questions("drug-suffix", 64, 0))
+    b = corpus_from_questions(task_questions("drug-suffix", 64, 1))
+    cfg = TinyModelConfig()
+    assert build_key(cfg, 0, a) == build_key(cfg, 0, list(a))
+    assert len({build_key(cfg, 0, a), build_key(cfg, 0, b), build_key(cfg, 1, a)}) == 3
+    assert build_key(cfg, 0, a) != build_key(TinyModelConfig(num_layers=3), 0, a)
 
 
 def test_chat_template_and_prompt_length(tokenizer):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+from medzero.models.tiny import build_tiny_model
 from medzero.train.preflight import meta_module_names, preflight, read_model_config, reward_params, world_size
 from medzero.train.recipe import recipe_from_dict
 
@@ -72,3 +76,49 @@ def test_flash_attention_falls_back_when_not_installed(monkeypatch):
     assert attn_implementation(rec, cuda=False) == ("flash_attention_2", None)
     rec.model.attn_implementation = "sdpa"
     assert attn_implementation(rec, cuda=False) == ("sdpa", None)
+
+
+def _user_file(tmp_path):
+    from medzero.data.synthetic_tasks import task_questions
+    from medzero.jsonl import write_jsonl
+
+    path = tmp_path / "train.jsonl"
+    write_jsonl(path, [q.to_dict() for q in task_questions("term-prefix", 64, 0, n_options=8)])
+    return path
+
+
+def test_check_refuses_a_warmup_target_that_cannot_fit(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from medzero.cli import main
+
+    monkeypatch.setenv("MEDZERO_CACHE", str(tmp_path / "cache"))
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "tiny-cpu.yaml"
+    argv = ["train", str(recipe), "--set", f"data.path={_user_file(tmp_path)}", "--check"]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--set", "grpo.max_completion_length=8"])
+    assert exc.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "warm-up target needs up to" in err and "max_completion_length is 8" in err
+    assert "--set grpo.max_completion_length=" in err
+    with pytest.raises(SystemExit) as exc:  # the shipped settings fit
+        main(argv)
+    assert not exc.value.code
+    # the tiny model was built from the user's file: its prefixes are whole pieces
+    (built,) = (tmp_path / "cache").glob("tiny-*")
+    assert "nephro" in (built / "medzero_tiny.json").read_text()
+
+
+def test_warmup_from_must_name_a_warmup_with_the_same_tokenizer(tmp_path, tiny_model_dir):
+    rec = tiny(tiny_model_dir, warmup={"from": str(tmp_path / "nothing")})
+    pre = preflight(rec)
+    assert not pre.ok and any(
+        f.check == "warmup_from" and "holds no warm-up" in f.message for f in pre.findings
+    )
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run / "warmup")
+    assert preflight(tiny(tiny_model_dir, warmup={"from": str(run)})).ok  # a run dir with warmup/
+    other = tmp_path / "other"
+    build_tiny_model(other, corpus=["a different corpus entirely"] * 3)
+    pre = preflight(tiny(tiny_model_dir, warmup={"from": str(other)}))
+    assert any(f.check == "warmup_from" and "another tokenizer" in f.message for f in pre.findings)

@@ -88,7 +88,7 @@ def test_wrong_types_and_bad_choices_are_errors(tmp_path):
     with pytest.raises(ConfigError, match="prompt_overflow"):
         load_recipe(write(tmp_path, MINIMAL), ["data.prompt_overflow=cut"])
     with pytest.raises(ConfigError, match="exactly one of"):
-        load_recipe(write(tmp_path, MINIMAL), ["data.path=x.jsonl"])
+        recipe_from_dict({"model": {"name_or_path": "tiny"}, "data": {"synthetic": 3, "path": "x.jsonl"}})
     with pytest.raises(ConfigError, match="name_or_path"):
         recipe_from_dict({"data": {"synthetic": 3}})
     with pytest.raises(ConfigError, match="invalid YAML"):
@@ -166,3 +166,25 @@ def test_rewards_preset_by_name(tmp_path):
     assert r.rewards == {"seed_accuracy": 1.0, "seed_format": 1.0, "seed_xmlcount": 1.0}
     with pytest.raises(ConfigError, match=r'r\.yaml:5: unknown reward preset "sede"\. Did you mean "seed"'):
         load_recipe(write(tmp_path, text.replace("rewards: seed", "rewards: sede")))
+
+
+def test_data_path_override_replaces_the_recipes_synthetic_data(tmp_path):
+    r = load_recipe(write(tmp_path, MINIMAL), ["data.path=my.jsonl"])
+    assert r.data.path == "my.jsonl" and r.data.synthetic is None
+    r = load_recipe(RECIPES / "tiny-cpu.yaml", ["data.path=train.jsonl"])
+    assert r.data.path == "train.jsonl" and r.data.synthetic is None
+    # switching back off an override leaves the recipe's own source
+    assert load_recipe(write(tmp_path, MINIMAL), ["data.sample=false"]).data.synthetic == 32
+
+
+def test_two_data_source_overrides_name_both_sets(tmp_path):
+    with pytest.raises(ConfigError, match=r'--set "data.path=a.jsonl" and --set "data.synthetic=8"'):
+        load_recipe(write(tmp_path, MINIMAL), ["data.path=a.jsonl", "data.synthetic=8"])
+
+
+def test_warmup_from_is_read_and_written_as_from(tmp_path):
+    r = load_recipe(write(tmp_path, MINIMAL + "warmup:\n  from: runs/old\n"))
+    assert r.warmup.from_ == "runs/old" and r.warmup.active and not r.warmup.enabled
+    assert "from: runs/old" in r.to_yaml()
+    assert load_recipe(write(tmp_path, r.to_yaml())).warmup.from_ == "runs/old"
+    assert load_recipe(write(tmp_path, MINIMAL), ["warmup.from=x"]).warmup.from_ == "x"

@@ -4,21 +4,58 @@ import pytest
 
 from medzero.data.schema import MCQ
 from medzero.data.synthetic import SYNTHETIC_PROMPT_CONFIG, drug_class_questions
-from medzero.train.warmup import WarmupConfig, restated_fact, run_format_warmup, warmup_target
+from medzero.data.synthetic_tasks import task_questions
+from medzero.train.warmup import Restater, WarmupConfig, longest_target, run_format_warmup, warmup_target
 
 
-def test_target_restates_the_drug_and_carries_the_given_letter():
-    q = drug_class_questions(1, seed=0, split="train")[0]
-    assert restated_fact(q) == f"the drug is {q.meta['drug']}"
-    assert warmup_target(q, "C") == f"<think>the drug is {q.meta['drug']}</think><answer>C</answer>"
+@pytest.fixture(scope="module")
+def tok(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
-def test_target_for_questions_without_a_drug_restates_the_last_sentence():
-    q = MCQ("x", "sample", "A man has a cough. Which drug is best?", {"A": "a", "B": "b"}, "A")
-    assert restated_fact(q) == "the question is: Which drug is best?"
+def test_rare_restates_the_rule_bearing_words_of_any_task():
+    # The default picks the rarest words of the stem: the invented drug, the term, the keyword, the
+    # lab value, without knowing the task (each with the tokenizer built from its training file).
+    from medzero.models.tiny import corpus_from_questions, train_tokenizer
+
+    for task, n_opt in (
+        ("drug-suffix", 4),
+        ("term-prefix", 8),
+        ("vignette-keyword", 10),
+        ("lab-threshold", 4),
+    ):
+        train = task_questions(task, 512, 0, n_options=n_opt)
+        tok = train_tokenizer(corpus_from_questions(train))
+        restate = Restater(train, tok)
+        for q in task_questions(task, 20, 0, split="heldout", n_options=n_opt):
+            think = restate(q)
+            assert q.meta["item"] in think, (task, think)
+            assert len(tok(think, add_special_tokens=False)["input_ids"]) <= 12
+            assert q.answer_text not in think  # never the answer
 
 
-@pytest.mark.parametrize("kw", [{"steps": 0}, {"batch_size": 0}, {"learning_rate": 2.0}])
+def test_stem_and_last_sentence_modes_and_the_budget(tok):
+    q = MCQ("x", "sample", "A man has a cough and a fever. Which drug is best?", {"A": "a", "B": "b"}, "A")
+    assert Restater([q], tok, "last-sentence", budget=50)(q) == "Which drug is best?"
+    assert Restater([q], tok, "stem", budget=50)(q) == q.question
+    short = Restater([q], tok, "stem", budget=3)(q)
+    assert q.question.startswith(short) and len(tok(short, add_special_tokens=False)["input_ids"]) <= 3
+    assert warmup_target("x y", "C") == "<think>x y</think><answer>C</answer>"
+
+
+def test_longest_target_counts_the_tags_and_eos(tok):
+    qs = drug_class_questions(32, seed=0)
+    n, qid = longest_target(qs, tok, restate="stem", restate_tokens=25)
+    assert 25 + 4 <= n <= 25 + 8 and qid.startswith("synthetic-train")  # 5 format tokens + eos
+    assert longest_target(qs, tok)[0] <= 12 + 8
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{"steps": 0}, {"batch_size": 0}, {"learning_rate": 2.0}, {"restate": "answer"}, {"restate_tokens": 0}],
+)
 def test_config_rejects_bad_values(kw):
     with pytest.raises(ValueError):
         WarmupConfig(**kw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -19,14 +20,42 @@ def register(app: typer.Typer) -> None:
         preset: Annotated[
             str, typer.Option(help="Model size: tiny (~0.6M parameters) or small-100m (~100M, for GPUs).")
         ] = "tiny",
+        corpus: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--corpus",
+                help="Question file(s) to train the tokenizer on (any format `medzero data inspect` "
+                "reads; repeat or list several). Default: the synthetic drug-class task.",
+            ),
+        ] = None,
+        template: Annotated[
+            str, typer.Option(help="Prompt template whose text the tokenizer also learns.")
+        ] = "r1zero-short",
     ) -> None:
-        """Build the tiny tokenizer + randomly initialised Llama model into OUT (save_pretrained)."""
+        """Build the tiny tokenizer + randomly initialised Llama model into OUT (save_pretrained).
+
+        With --corpus the tokenizer is trained on those questions (stems, options and the prompt
+        template's text), and word pieces that many distinct words share (an invented drug's
+        suffix, a term's prefix) are kept whole: `medzero train` does the same automatically for
+        a recipe with model.name_or_path: tiny and a data.path.
+        """
         from medzero.console import console
-        from medzero.models.tiny import PRESETS, build_tiny_model
+        from medzero.models.tiny import MARKER, PRESETS, build_tiny_model, corpus_from_questions
         from medzero.outdir import ensure_dir
 
-        path = build_tiny_model(ensure_dir(out), seed=seed, config=PRESETS.get(preset))
-        console.print(f"tiny model ({preset}, seed {seed}) written to [bold]{path}[/]")
+        texts = None
+        if corpus:
+            from medzero.data.loaders import load_mcqs
+            from medzero.data.prompts import PromptConfig
+
+            questions = [q for f in corpus for q in load_mcqs(f).records]
+            texts = corpus_from_questions(questions, PromptConfig(template=template))
+        path = build_tiny_model(ensure_dir(out), seed=seed, config=PRESETS.get(preset), corpus=texts)
+        info = json.loads((path / MARKER).read_text())
+        console.print(
+            f"tiny model ({preset}, seed {seed}) written to [bold]{path}[/]; tokenizer corpus: "
+            f"{info['corpus']['texts']} texts; pieces kept whole: {info['pieces_kept_whole']}"
+        )
         typer.echo(str(path))
 
     app.add_typer(model_app, name="model")

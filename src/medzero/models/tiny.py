@@ -1,21 +1,25 @@
-"""The tiny local model: a byte-level BPE tokenizer trained here and a randomly initialised
-Llama-family model, built from a config with no download.
+"""The tiny local model: a byte-level BPE tokenizer trained here on the user's questions and a
+randomly initialised Llama-family model, built from a config with no download.
 
-* Tokenizer: byte-level BPE (vocab ~512) trained on a corpus made of the synthetic drug-class
-  task (:mod:`medzero.data.synthetic`) and a short bundled text. A pre-tokenizer split always
-  cuts the rule-bearing drug suffixes (``olol``, ``statin``, ...) off as their own pieces —
-  without it, BPE on a tiny corpus splits them inconsistently or swallows whole names, and
-  unseen names cannot be solved. ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` are
-  ordinary added tokens (they survive ``skip_special_tokens``); pad, eos and the chat role
-  markers are special tokens; padding is on the left; a small chat template makes
+* Tokenizer: byte-level BPE (vocab ~1024) trained on a corpus of questions (a training file, or by
+  default the synthetic drug-class task of :mod:`medzero.data.synthetic`), the prompt template's
+  text and a short bundled text. Digits are split one by one. Word pieces that must stay whole
+  are *derived from the data* (:func:`derive_affixes`): word-initial and word-final character
+  n-grams shared by many distinct words of the corpus (an invented drug's ``-olol``, a term's
+  ``nephro-``) are always cut off as their own pieces — plain BPE on a tiny corpus splits them
+  inconsistently or swallows whole names, and unseen names cannot be solved. No task vocabulary
+  is written in code. ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` are ordinary added
+  tokens (they survive ``skip_special_tokens``); pad, eos and the chat role markers are special
+  tokens; padding is on the left; a small chat template makes
   ``apply_chat_template(messages, add_generation_prompt=True)`` work, with tools and tool calls
   too (a ``response_template`` parses calls back, as TRL's ``tools=`` needs).
 * Model: :class:`transformers.LlamaConfig` sized by a :class:`TinyModelConfig` preset
   (``tiny``: hidden 128, 2 layers, ~0.6M parameters, fp32; ``small-100m``: ~100M for GPU checks).
 
 :func:`ensure_tiny_model` caches the build under ``$MEDZERO_CACHE`` (or ``~/.cache/medzero``)
-in a folder named by a hash of everything that shapes it, building into a temporary folder
-and renaming it into place, so concurrent builds never leave a half-written model behind.
+in a folder named by a hash of everything that shapes it (builder settings, seed and the corpus
+texts), building into a temporary folder and renaming it into place, so concurrent builds never
+leave a half-written model behind.
 """
 
 from __future__ import annotations
@@ -23,13 +27,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from medzero.data.prompts import R1ZERO_SYSTEM_PROMPT, render_user
-from medzero.data.synthetic import DRUG_CLASSES, SUFFIXES, SYNTHETIC_PROMPT_CONFIG, drug_class_questions
+from medzero.data.prompts import PromptConfig, render_user
+from medzero.data.schema import MCQ
 from medzero.registry import Registry
 
 # Bump when the build procedure changes: it is part of the cache key.
@@ -99,7 +107,7 @@ class TinyModelConfig:
         default=2048, metadata={"help": "Context length in tokens (RoPE: costs no parameters)."}
     )
     vocab_size: int = field(
-        default=512, metadata={"help": "BPE vocabulary size to train (added tokens come on top)."}
+        default=1024, metadata={"help": "BPE vocabulary size to train (added tokens come on top)."}
     )
 
     def __post_init__(self) -> None:
@@ -117,39 +125,107 @@ PRESETS.register(
 )
 
 
-def build_key(config: TinyModelConfig, seed: int) -> str:
+def corpus_digest(texts: Sequence[str]) -> str:
+    """SHA-256 of the corpus texts (part of the cache key)."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def build_key(config: TinyModelConfig, seed: int, corpus: Sequence[str] | None = None) -> str:
     """A short hash of everything that shapes a build (cache folder name)."""
+    texts = corpus if corpus is not None else default_corpus(seed)
     blob = json.dumps(
-        {"v": BUILD_VERSION, "config": asdict(config), "seed": seed, "suffixes": SUFFIXES},
+        {"v": BUILD_VERSION, "config": asdict(config), "seed": seed, "corpus": corpus_digest(texts)},
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def tokenizer_corpus(seed: int = 0, n_questions: int = 2000) -> list[str]:
-    """The texts the tokenizer is trained on: rendered training questions of the synthetic task
-    (held-out names excluded), the think/answer format, system prompts and the bundled text."""
-    texts = [_BUNDLED_TEXT, R1ZERO_SYSTEM_PROMPT, SYNTHETIC_PROMPT_CONFIG.resolved()[0] or ""]
-    for q in drug_class_questions(n_questions, seed=seed, split="train"):
-        texts.append(render_user(q, SYNTHETIC_PROMPT_CONFIG))
-        texts.append(f"the drug is {q.meta['drug']}")
-    texts.extend(c.name for c in DRUG_CLASSES)
-    return texts
+def corpus_from_questions(questions: Iterable[MCQ], prompt: PromptConfig | None = None) -> list[str]:
+    """The tokenizer corpus of some questions: each rendered user message (stem, options,
+    instruction) plus the template's system prompt."""
+    prompt = prompt or PromptConfig(template="r1zero-short")
+    system = prompt.resolved()[0] or ""
+    return [system, *(render_user(q, prompt) for q in questions)]
 
 
-def train_tokenizer(vocab_size: int = 512, seed: int = 0):
-    """Train the byte-level BPE tokenizer and wrap it as a transformers fast tokenizer."""
+def default_corpus(seed: int = 0, n_questions: int = 2000) -> list[str]:
+    """The corpus when none is given: training questions of the synthetic drug-class task."""
+    from medzero.data.synthetic import SYNTHETIC_PROMPT_CONFIG, drug_class_questions
+
+    return corpus_from_questions(
+        drug_class_questions(n_questions, seed=seed, split="train"), SYNTHETIC_PROMPT_CONFIG
+    )
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def derive_affixes(
+    texts: Iterable[str],
+    *,
+    min_len: int = 3,
+    max_len: int = 8,
+    min_share: float = 0.02,
+    min_types: int = 8,
+    max_affixes: int = 32,
+) -> tuple[list[str], list[str]]:
+    """Word-initial and word-final pieces that many distinct words of ``texts`` share.
+
+    Counts each distinct lower-cased word once. A prefix (suffix) of ``min_len..max_len``
+    characters is kept when at least ``max(min_types, min_share x distinct words)`` words start
+    (end) with it and it is *maximal*: no one-character extension keeps half of those words
+    and is not one variant among many of its one-shorter piece (``olol`` is kept; ``lol`` is not:
+    every ``lol`` word ends in ``olol``; ``iolol`` is not: the letter before ``olol`` varies). Returns ``(prefixes, suffixes)``, longest first.
+    """
+    words = {w for t in texts for w in _WORD.findall(t.lower()) if len(w) >= min_len + 2}
+    need = max(min_types, int(min_share * len(words)))
+    found: list[list[str]] = []
+    for side in ("prefix", "suffix"):
+        counts: Counter[str] = Counter()
+        for w in words:
+            for n in range(min_len - 1, min(max_len, len(w) - 2) + 1):
+                counts[w[:n] if side == "prefix" else w[-n:]] += 1
+        ext: Counter[str] = Counter()  # the best one-character extension of each piece
+        for g, c in counts.items():
+            ext[_parent(g, side)] = max(ext[_parent(g, side)], c)
+        keep = [
+            g
+            for g, c in counts.items()
+            if len(g) >= min_len
+            and c >= need
+            and ext[g] < 0.5 * c  # the piece ends here: the next letter varies
+            and c >= 0.5 * counts[_parent(g, side)]  # and starts here: not one of many variants
+        ]
+        keep.sort(key=lambda g: (-counts[g], g))
+        found.append(sorted(keep[:max_affixes], key=lambda g: (-len(g), g)))
+    return found[0], found[1]
+
+
+def _parent(piece: str, side: str) -> str:
+    return piece[:-1] if side == "prefix" else piece[1:]
+
+
+def train_tokenizer(corpus: Sequence[str] | None = None, vocab_size: int = 1024, seed: int = 0) -> Any:
+    """Train the byte-level BPE tokenizer on ``corpus`` (default: :func:`default_corpus`) and wrap
+    it as a transformers fast tokenizer. Affixes derived from the corpus stay whole pieces."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    suffix_re = Regex("(?:" + "|".join(SUFFIXES) + r")\b")
+    texts = list(corpus) if corpus is not None else default_corpus(seed)
+    prefixes, suffixes = derive_affixes(texts)
+    splits = [pre_tokenizers.Digits(individual_digits=True)]
+    if suffixes:
+        pattern = "(?i)(?:" + "|".join(map(re.escape, suffixes)) + r")\b"
+        splits.insert(0, pre_tokenizers.Split(Regex(pattern), behavior="isolated"))
+    if prefixes:
+        pattern = r"(?i) ?\b(?:" + "|".join(map(re.escape, prefixes)) + r")(?=\p{L})"
+        splits.insert(0, pre_tokenizers.Split(Regex(pattern), behavior="isolated"))
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(suffix_re, behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False),
-        ]
-    )
+    tok.pre_tokenizer = pre_tokenizers.Sequence([*splits, pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -157,7 +233,9 @@ def train_tokenizer(vocab_size: int = 512, seed: int = 0):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(tokenizer_corpus(seed), trainer)
+    # Each derived piece also as text of its own (and after a space), so BPE always merges it whole.
+    pieces = [p for a in (*prefixes, *suffixes) for p in (a, " " + a)] * 20
+    tok.train_from_iterator([_BUNDLED_TEXT, *texts, *pieces, "<think>", "</think>"], trainer)
     tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in TAG_TOKENS])
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
@@ -170,14 +248,21 @@ def train_tokenizer(vocab_size: int = 512, seed: int = 0):
     )
 
 
-def build_tiny_model(out_dir: str | Path, seed: int = 0, config: TinyModelConfig | None = None) -> Path:
-    """Build tokenizer + randomly initialised model (seeded) and ``save_pretrained`` both to ``out_dir``."""
+def build_tiny_model(
+    out_dir: str | Path,
+    seed: int = 0,
+    config: TinyModelConfig | None = None,
+    corpus: Sequence[str] | None = None,
+) -> Path:
+    """Build tokenizer (trained on ``corpus``) + randomly initialised model (seeded) and
+    ``save_pretrained`` both to ``out_dir``."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     config = config or TinyModelConfig()
     out = Path(out_dir)
-    tokenizer = train_tokenizer(config.vocab_size, seed)
+    texts = list(corpus) if corpus is not None else default_corpus(seed)
+    tokenizer = train_tokenizer(texts, config.vocab_size, seed)
     llama = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
@@ -201,7 +286,15 @@ def build_tiny_model(out_dir: str | Path, seed: int = 0, config: TinyModelConfig
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())
-    info = {"build_version": BUILD_VERSION, "seed": seed, "config": asdict(config), "parameters": n_params}
+    prefixes, suffixes = derive_affixes(texts)
+    info = {
+        "build_version": BUILD_VERSION,
+        "seed": seed,
+        "config": asdict(config),
+        "parameters": n_params,
+        "corpus": {"texts": len(texts), "sha256": corpus_digest(texts)},
+        "pieces_kept_whole": {"prefixes": prefixes, "suffixes": suffixes},
+    }
     (out / MARKER).write_text(json.dumps(info, indent=2) + "\n")
     return out
 
@@ -213,18 +306,24 @@ def default_cache_dir() -> Path:
 
 
 def ensure_tiny_model(
-    cache_dir: str | Path | None = None, seed: int = 0, config: TinyModelConfig | None = None
+    cache_dir: str | Path | None = None,
+    seed: int = 0,
+    config: TinyModelConfig | None = None,
+    corpus: Sequence[str] | None = None,
 ) -> Path:
-    """Return ``cache_dir/tiny-<hash>``, building it first when absent (safe under concurrency)."""
+    """Return ``cache_dir/tiny-<hash>``, building it first when absent (safe under concurrency).
+    ``corpus``: the tokenizer's training texts (:func:`corpus_from_questions`; default
+    :func:`default_corpus`)."""
     config = config or TinyModelConfig()
+    texts = list(corpus) if corpus is not None else default_corpus(seed)
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = base / f"tiny-{build_key(config, seed)}"
+    target = base / f"tiny-{build_key(config, seed, texts)}"
     if (target / MARKER).is_file():
         return target
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-build-", dir=base))
     try:
-        build_tiny_model(tmp, seed=seed, config=config)
+        build_tiny_model(tmp, seed=seed, config=config, corpus=texts)
         try:
             os.rename(tmp, target)
         except OSError:

@@ -19,6 +19,8 @@ from medzero.train.dataset import PromptReport, build_rows, load_questions
 from medzero.train.recipe import Recipe
 from medzero.train.scale import AccelerateConfig, environment_setup, recipe_setup
 
+WARMUP_DIR = "warmup"  # the warm-up's folder inside a run directory
+
 
 @dataclass
 class Preflight:
@@ -56,14 +58,17 @@ def has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def resolve_model_path(recipe: Recipe) -> str:
-    """``tiny`` -> the locally built tiny model (built on first use); anything else as given.
-    A local path that does not exist is an error (it cannot be a hub id either)."""
+def resolve_model_path(recipe: Recipe, questions: list[Any] | None = None) -> str:
+    """``tiny`` -> the tiny model with a tokenizer trained on the recipe's training ``questions``
+    and weights seeded by ``grpo.seed``, built on first use and cached by a hash of both;
+    anything else as given. A local path that does not exist is an error (it cannot be a hub id
+    either)."""
     name = recipe.model.name_or_path
     if name == "tiny":
-        from medzero.models.tiny import ensure_tiny_model
+        from medzero.models.tiny import corpus_from_questions, ensure_tiny_model
 
-        return str(ensure_tiny_model())
+        corpus = corpus_from_questions(questions, recipe.data.prompt) if questions else None
+        return str(ensure_tiny_model(seed=run_seed(recipe), corpus=corpus))
     check_local_model(name, f'{recipe.source or "<recipe>"}: "model.name_or_path"')
     return name
 
@@ -89,6 +94,11 @@ def attn_implementation(recipe: Recipe, cuda: bool | None = None) -> tuple[str |
         f"model.attn_implementation is flash_attention_2 but {' and '.join(missing)}: loading with "
         f"{m.attn_fallback!r} (model.attn_fallback) instead"
     )
+
+
+def run_seed(recipe: Recipe) -> int:
+    """The seed of the tiny model's weights and of the warm-up: ``grpo.seed`` (0 when unset)."""
+    return int(recipe.grpo.get("seed", 0))
 
 
 def read_model_config(path: str, recipe: Recipe) -> dict[str, Any] | None:
@@ -154,10 +164,10 @@ def preflight(
     from medzero.data.prompts import template_preopens_think
     from medzero.rewards import build_reward_funcs
 
-    model_path = resolve_model_path(recipe)
-    tokenizer = load_tokenizer(model_path, recipe, required=for_training)
     base = Path(recipe.source).parent if recipe.source else None
     questions = load_questions(recipe.data, base_dir=base)
+    model_path = resolve_model_path(recipe, questions)
+    tokenizer = load_tokenizer(model_path, recipe, required=for_training)
     if tokenizer is not None:
         rows, report = build_rows(questions, recipe.data, tokenizer)
     else:
@@ -182,6 +192,7 @@ def preflight(
     _, attn_note = attn_implementation(recipe, ctx.has_cuda)
     if attn_note:
         findings.append(Finding("attention", "warning", attn_note))
+    findings += warmup_findings(recipe, tokenizer, questions)
     if report.truncated or report.dropped:
         findings.append(Finding("prompt_cap", "warning", report.describe()))
     validation, found = validation_findings(recipe, base, questions)
@@ -233,6 +244,61 @@ def validation_findings(recipe: Recipe, base: Path | None, questions: list[Any])
             )
         )
     return loaded, found
+
+
+def warmup_source(recipe: Recipe) -> Path:
+    """The model folder ``warmup.from`` names: ``DIR/warmup`` of an earlier run, or ``DIR`` itself."""
+    d = Path(str(recipe.warmup.from_)).expanduser()
+    for cand in (d / WARMUP_DIR, d):
+        if (cand / "config.json").is_file():
+            return cand
+    raise ConfigError(f'warmup.from: "{d}" holds no warm-up (no config.json in it or in {d / WARMUP_DIR})')
+
+
+def warmup_findings(recipe: Recipe, tokenizer: Any, questions: list[Any]) -> list[Finding]:
+    """The warm-up can run and its format fits: ``warmup.from`` names a warm-up with the same
+    tokenizer; the longest warm-up target fits in ``max_completion_length``."""
+    from medzero.train.checks import effective_grpo
+    from medzero.train.warmup import longest_target
+
+    w = recipe.warmup
+    if w.from_:
+        try:
+            src = warmup_source(recipe)
+        except ConfigError as exc:
+            return [Finding("warmup_from", "error", str(exc))]
+        if tokenizer is not None:
+            other = load_tokenizer(str(src), recipe, required=False)
+            if other is None or other.get_vocab() != tokenizer.get_vocab():
+                return [
+                    Finding(
+                        "warmup_from",
+                        "error",
+                        f"warmup.from: {src} was warmed up with another tokenizer than the model "
+                        f"{recipe.model.name_or_path} (e.g. a tiny model built from other training data); "
+                        "warm up again (drop warmup.from) or train on the data it was built from.",
+                    )
+                ]
+        return [Finding("warmup_from", "info", f"GRPO starts from the earlier warm-up {src}")]
+    if not w.enabled or tokenizer is None or not questions:
+        return []
+    try:
+        need, qid = longest_target(questions, tokenizer, **w.params)
+    except (TypeError, ValueError) as exc:
+        return [Finding("warmup", "error", f"warmup.params: {exc}")]
+    cap = int(effective_grpo(recipe).get("max_completion_length") or 0)
+    if need > cap:
+        return [
+            Finding(
+                "warmup_fit",
+                "error",
+                f"the warm-up target needs up to {need} tokens (question {qid}, eos included) but "
+                f"grpo.max_completion_length is {cap}: every completion would be cut off before its "
+                f"answer and every reward would be 0. Fix: --set grpo.max_completion_length={need + 8}, "
+                "or a smaller warmup.params.restate_tokens.",
+            )
+        ]
+    return [Finding("warmup_fit", "info", f"warm-up targets take up to {need} of {cap} completion tokens")]
 
 
 def reward_params(recipe: Recipe, think_preopened: bool) -> dict[str, dict[str, Any]]:

@@ -152,8 +152,23 @@ class WarmupSection:
 
     enabled: bool = field(default=False, metadata={"help": "Run the format warm-up first."})
     params: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "Keyword arguments for run_format_warmup (steps, lr, ...)."}
+        default_factory=dict,
+        metadata={
+            "help": "Keyword arguments for run_format_warmup (steps, learning_rate, restate, restate_tokens, "
+            "restate_words, ...); seed defaults to grpo.seed."
+        },
     )
+    from_: str | None = field(
+        default=None,
+        metadata={
+            "help": "YAML key `from`: reuse an earlier warm-up (a run dir with warmup/, or the warm-up "
+            "folder itself) instead of training one; GRPO starts from it."
+        },
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.enabled or bool(self.from_)
 
 
 @dataclass
@@ -199,6 +214,7 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("source")
+        d["warmup"]["from"] = d["warmup"].pop("from_")
         return d
 
     def to_yaml(self) -> str:
@@ -267,7 +283,34 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a recipe is a mapping of sections (model, data, rewards, grpo, ...)")
     texts = apply_overrides(raw, overrides or [])
+    _data_source_overrides(raw, overrides or [])
     return recipe_from_dict(raw, source=str(path), lines=yamlsafe.key_lines(text), texts=texts)
+
+
+DATA_SOURCES = ("prepared", "path", "synthetic", "sample")
+
+
+def _data_source_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
+    """A ``--set data.<source>=...`` replaces the recipe file's data source (``--set
+    data.path=x.jsonl`` on a recipe with ``data.synthetic: 512`` trains on x.jsonl); two
+    overrides naming different sources are a conflict, reported with both ``--set``s."""
+    given: dict[str, str] = {}
+    for text in overrides:
+        key, value = parse_override(text)
+        parts = key.split(".")
+        if len(parts) == 2 and parts[0] == "data" and parts[1] in DATA_SOURCES:
+            if value in (None, False):
+                given.pop(parts[1], None)
+            else:
+                given[parts[1]] = text
+    if len(given) > 1:
+        sets = " and ".join(f'--set "{t}"' for t in given.values())
+        raise ConfigError(f"{sets} name two training data sources; keep one of them")
+    data = raw.get("data")
+    if given and isinstance(data, dict):
+        for other in DATA_SOURCES:
+            if other not in given:
+                data.pop(other, None)
 
 
 def recipe_from_dict(
@@ -285,8 +328,12 @@ def recipe_from_dict(
         if key not in known:
             ctx.unknown(key, known)
     kw: dict[str, Any] = {"source": source}
-    for name, cls in (("model", ModelSection), ("peft", PeftSection), ("warmup", WarmupSection)):
+    for name, cls in (("model", ModelSection), ("peft", PeftSection)):
         kw[name] = _build(cls, raw.get(name), name, ctx)
+    warm = dict(_mapping(raw.get("warmup"), "warmup", ctx))
+    if "from" in warm:  # a Python keyword: the dataclass field is `from_`
+        warm["from_"] = warm.pop("from")
+    kw["warmup"] = _build(WarmupSection, warm, "warmup", ctx)
     kw["guard"] = _build(GuardSection, raw.get("guard"), "guard", ctx)
     kw["validation"] = _build(ValidationSection, raw.get("validation"), "validation", ctx)
     data_raw = dict(_mapping(raw.get("data"), "data", ctx))
@@ -331,7 +378,7 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
     if not recipe.model.name_or_path:
         raise ConfigError(f'{ctx.source}: "model.name_or_path" is required')
     d = recipe.data
-    given = [k for k in ("prepared", "path", "synthetic", "sample") if getattr(d, k) not in (None, False)]
+    given = [k for k in DATA_SOURCES if getattr(d, k) not in (None, False)]
     if len(given) != 1:
         raise ConfigError(
             f'{ctx.source}: "data" needs exactly one of prepared, path, synthetic or sample (got {given or "none"})'

@@ -33,18 +33,21 @@ from medzero.train.checks import errors
 from medzero.train.guard import CollapseGuard
 from medzero.train.modelcard import CardInfo, write_model_card
 from medzero.train.preflight import (
+    WARMUP_DIR,
     Preflight,
     attn_implementation,
     has_cuda,
     preflight,
     reward_params,
+    run_seed,
+    warmup_source,
     world_size,
 )
 from medzero.train.recipe import Recipe
 from medzero.train.scale import deepspeed_requested, init_cpu_deepspeed, resolve_recipe_deepspeed
 from medzero.train.validation import VALIDATION_FILE
 
-CONFIG_FILE, RUN_INFO_FILE, WARMUP_DIR = "config.yaml", "run_info.json", "warmup"
+CONFIG_FILE, RUN_INFO_FILE = "config.yaml", "run_info.json"
 # Arguments of run_format_warmup that medzero fills in itself.
 _WARMUP_OWN_ARGS = ("model_dir", "questions", "out_dir", "prompt_cfg", "on_step")
 
@@ -92,13 +95,16 @@ def run_warmup(recipe: Recipe, pre: Preflight, out: Path, cfg: Any) -> str:
     for key in recipe.warmup.params:
         if key not in allowed:
             raise ConfigError(f'unknown key "warmup.params.{key}".{did_you_mean(key, allowed)}')
+    if recipe.warmup.from_:
+        reused = warmup_source(recipe)
+        console.print(f"format warm-up: reusing {reused} (warmup.from)")
+        return str(reused)
     target = out / WARMUP_DIR
+    params = {"seed": run_seed(recipe), **recipe.warmup.params}
     with cfg.main_process_first(desc="format warm-up"):
         if not (target / "config.json").is_file():
             console.print(f"format warm-up -> {target}")
-            run_format_warmup(
-                pre.model_path, pre.questions, target, prompt_cfg=recipe.data.prompt, **recipe.warmup.params
-            )
+            run_format_warmup(pre.model_path, pre.questions, target, prompt_cfg=recipe.data.prompt, **params)
     return str(target)
 
 
@@ -268,7 +274,7 @@ def train(
         resumed = prepare_run_dir(out, resume, main)
     # curriculum / dynamic sampling (docs/curriculum.md); checked against the rows before loading
     trainer_cls = apply_curriculum(MedzeroGRPOTrainer, recipe, pre.rows, cfg)
-    model_path = run_warmup(recipe, pre, out, cfg) if recipe.warmup.enabled else pre.model_path
+    model_path = run_warmup(recipe, pre, out, cfg) if recipe.warmup.active else pre.model_path
     model, lora = load_model(recipe, model_path, cfg.gradient_checkpointing)
     funcs, weights = build_reward_funcs(recipe.rewards, reward_params(recipe, pre.think_preopened))
     cfg.reward_weights = list(weights)

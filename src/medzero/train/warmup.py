@@ -4,11 +4,15 @@ A randomly initialised model never writes ``<think>…</think><answer>X</answer>
 every GRPO reward would be 0 and there would be nothing to learn from. A short supervised pass
 teaches the *format* and nothing about the answer:
 
-* the target is ``<think>{restated fact}</think><answer>{RANDOM letter}</answer>`` + eos, with the
+* the target is ``<think>{restatement}</think><answer>{RANDOM letter}</answer>`` + eos, with the
   letter drawn at random for every example, so accuracy stays at chance after the warm-up;
-* the think block restates the fact the answer depends on (for the synthetic drug-class task,
-  ``the drug is Baviolol``). A generic think text (fixed phrases) left GRPO stuck at chance in
-  our measurements: the policy then has no token near the answer that carries the rule;
+* the think block restates words of the question (``restate``), never the answer. A generic
+  think text (fixed phrases) left GRPO stuck at chance in our measurements: the policy then has
+  no token near the answer that carries what the answer depends on. The default, ``rare``,
+  suits any MCQ file: the stem's rarest words (fewest training questions contain them: an
+  invented drug name, a lab value, a finding) within ``restate_tokens`` tokens, in stem order;
+  ``stem`` restates the stem's first ``restate_tokens`` tokens; ``last-sentence`` the stem's last
+  sentence (within the same budget);
 * the loss is on the completion only (a loss on the prompt emptied the think block).
 
 This is plain supervised learning (a small torch loop), not RL; GRPO then learns the answers.
@@ -18,12 +22,18 @@ This is plain supervised learning (a small torch loop), not RL; GRPO then learns
 from __future__ import annotations
 
 import random
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from medzero.data.prompts import PromptConfig, build_text
 from medzero.data.schema import MCQ
+
+RESTATE = ("rare", "stem", "last-sentence")
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass
@@ -36,29 +46,93 @@ class WarmupConfig:
         default=1e-3, metadata={"help": "AdamW learning rate, constant (tiny from-scratch models)."}
     )
     seed: int = field(default=0, metadata={"help": "Seeds torch and the letter/example sampling."})
+    restate: str = field(
+        default="rare",
+        metadata={"help": "What the think block restates: rare (rarest stem words), stem, last-sentence."},
+    )
+    restate_tokens: int = field(
+        default=12, metadata={"help": "Token budget of the restatement (the think block's content)."}
+    )
+    restate_words: int = field(
+        default=4, metadata={"help": "rare: how many of the stem's rarest words are restated."}
+    )
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError(f"steps ({self.steps}) and batch_size ({self.batch_size}) must be >= 1")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if self.restate not in RESTATE:
+            raise ValueError(f"restate must be one of {', '.join(RESTATE)}, got {self.restate!r}")
+        if self.restate_tokens < 1 or self.restate_words < 1:
+            raise ValueError(
+                f"restate_tokens ({self.restate_tokens}) and restate_words ({self.restate_words}) must be >= 1"
+            )
 
 
-def restated_fact(mcq: MCQ) -> str:
-    """The think text of the warm-up target: the fact the answer depends on.
+class Restater:
+    """Builds the think text of the warm-up target for questions of one training set.
 
-    Synthetic drug-class items restate the drug (``"the drug is Baviolol"``); other items restate
-    the question's last sentence (``"the question is: Which ...?"``).
+    ``rare`` ranks the stem's distinct words by how many training questions contain them
+    (fewest first), keeps up to ``max_words`` of them that fit in ``budget`` tokens and writes
+    them in stem order.
     """
-    if "drug" in mcq.meta:
-        return f"the drug is {mcq.meta['drug']}"
-    last = mcq.question.strip().replace("\n", " ").split(". ")[-1]
-    return f"the question is: {last}"
+
+    def __init__(
+        self,
+        questions: Sequence[MCQ],
+        tokenizer: Any,
+        restate: str = "rare",
+        budget: int = 12,
+        max_words: int = 4,
+    ):
+        if restate not in RESTATE:
+            raise ValueError(f"restate must be one of {', '.join(RESTATE)}, got {restate!r}")
+        self.tokenizer, self.restate, self.budget, self.max_words = tokenizer, restate, budget, max_words
+        self.df: Counter[str] = Counter()
+        for q in questions:
+            self.df.update({w.lower() for w in _WORD.findall(q.question)})
+
+    def _n_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _fit(self, text: str) -> str:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"][: self.budget]
+        return self.tokenizer.decode(ids).strip()
+
+    def __call__(self, mcq: MCQ) -> str:
+        stem = " ".join(mcq.question.split())
+        if self.restate == "stem":
+            return self._fit(stem)
+        if self.restate == "last-sentence":
+            return self._fit(re.split(r"(?<=[.!?])\s+", stem)[-1])
+        words = list(dict.fromkeys(_WORD.findall(stem)))  # distinct, in stem order
+        chosen: set[str] = set()
+        for w in sorted(words, key=lambda w: self.df[w.lower()]):  # stable: ties keep stem order
+            if len(chosen) == self.max_words:
+                break
+            trial = " ".join(x for x in words if x in chosen or x == w)
+            if self._n_tokens(trial) <= self.budget:
+                chosen.add(w)
+        return " ".join(x for x in words if x in chosen)
 
 
-def warmup_target(mcq: MCQ, letter: str) -> str:
-    """``<think>{fact}</think><answer>{letter}</answer>`` (eos is appended by the caller)."""
-    return f"<think>{restated_fact(mcq)}</think><answer>{letter}</answer>"
+def warmup_target(think: str, letter: str) -> str:
+    """``<think>{think}</think><answer>{letter}</answer>`` (eos is appended by the caller)."""
+    return f"<think>{think}</think><answer>{letter}</answer>"
+
+
+def longest_target(questions: Sequence[MCQ], tokenizer: Any, **params: Any) -> tuple[int, str]:
+    """Tokens (eos included) of the longest warm-up target over ``questions`` and its question
+    id; ``params``: the warm-up's keyword arguments (restate, restate_tokens, restate_words)."""
+    cfg = WarmupConfig(**{k: v for k, v in params.items() if k in WarmupConfig.__dataclass_fields__})
+    restater = Restater(questions, tokenizer, cfg.restate, cfg.restate_tokens, cfg.restate_words)
+    best = (0, "")
+    for q in questions:
+        letter = max(q.letters, key=lambda x: len(tokenizer(x, add_special_tokens=False)["input_ids"]))
+        n = len(tokenizer(warmup_target(restater(q), letter), add_special_tokens=False)["input_ids"]) + 1
+        best = max(best, (n, q.id))
+    return best
 
 
 def run_format_warmup(
@@ -71,17 +145,29 @@ def run_format_warmup(
     *,
     batch_size: int = 16,
     learning_rate: float = 1e-3,
+    restate: str = "rare",
+    restate_tokens: int = 12,
+    restate_words: int = 4,
     on_step: Callable[[int, float], None] | None = None,
 ) -> Path:
     """Train the format on ``questions`` with random answer letters and save model + tokenizer
-    (``save_pretrained``) to ``out_dir``; returns ``out_dir``.
+    (``save_pretrained``) to ``out_dir``; returns ``out_dir``. ``restate`` and ``restate_tokens``:
+    what the think block restates (:class:`Restater`).
 
     ``on_step(step, loss)`` is called after every optimiser step (progress display).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cfg = WarmupConfig(steps=steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    cfg = WarmupConfig(
+        steps=steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        restate=restate,
+        restate_tokens=restate_tokens,
+        restate_words=restate_words,
+    )
     if not questions:
         raise ValueError("run_format_warmup needs at least one question")
     torch.manual_seed(cfg.seed)
@@ -90,6 +176,8 @@ def run_format_warmup(
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device)
     model.train()
+    restater = Restater(questions, tokenizer, cfg.restate, cfg.restate_tokens, cfg.restate_words)
+    thinks = [restater(q) for q in questions]
     prompts = [
         tokenizer(build_text(q, prompt_cfg, tokenizer), add_special_tokens=False)["input_ids"]
         for q in questions
@@ -102,7 +190,7 @@ def run_format_warmup(
         seqs, labels = [], []
         for i in idx:
             q = questions[i]
-            target = warmup_target(q, rng.choice(q.letters))
+            target = warmup_target(thinks[i], rng.choice(q.letters))
             completion = [*tokenizer(target, add_special_tokens=False)["input_ids"], eos]
             seqs.append(prompts[i] + completion)
             labels.append([-100] * len(prompts[i]) + completion)
