@@ -161,7 +161,7 @@ def test_check_reward_weights() -> None:
 
 
 def test_verl_compute_score() -> None:
-    from medzero.verl_adapter import compute_score
+    from medzero.rewards.verl import compute_score
 
     extra = {"options": OPTIONS}
     good = compute_score("medqa", GOOD, "D", extra)

@@ -29,7 +29,7 @@ REGISTRIES = {
 # Each module exposes ``register(app: typer.Typer) -> None`` and is light to import.
 STAGE_CLIS = (
     "medzero.data.cli",
-    "medzero.extract_cli",
+    "medzero.extract.cli",
     "medzero.models.cli",
     "medzero.train.cli",
     "medzero.evaluate.cli",

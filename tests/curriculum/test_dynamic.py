@@ -65,7 +65,10 @@ class FakeGRPOTrainer:
         self.batches: list[list[str]] = []
         self.recorded: list[list[str]] = []  # what medzero's trainer would write to completions.jsonl
 
-    def _record_completions(self, inputs):
+    # medzero's trainer hook (MedzeroGRPOTrainer.record_each_round / record_completions)
+    record_each_round = True
+
+    def record_completions(self, inputs):
         self.recorded.append([row["id"] for row in inputs])
 
     def _get_train_sampler(self, dataset=None):
@@ -83,7 +86,8 @@ class FakeGRPOTrainer:
         self.batches.append([row["id"] for row in inputs])
         rewards = self._calculate_rewards(inputs, None, None, None)
         self._metrics["train"]["reward"].append(rewards[:, 0].mean().item())
-        self._record_completions(inputs)
+        if self.record_each_round:
+            self.record_completions(inputs)
         return {
             "completion_mask": torch.ones(len(inputs), 3, dtype=torch.long),
             "num_items_in_batch": torch.tensor(3 * len(inputs)),

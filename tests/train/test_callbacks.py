@@ -10,7 +10,6 @@ from medzero.train.callbacks import (
     CompletionsWriter,
     MetricsCallback,
     clean_number,
-    completion_text,
     truncate_after_step,
 )
 
@@ -73,7 +72,6 @@ def test_truncate_after_step_drops_newer_lines_and_a_torn_tail(tmp_path):
 
 def test_helpers():
     assert clean_number(float("inf")) is None and clean_number(2.5) == 2.5
-    assert completion_text([{"role": "assistant", "content": "a"}]) == "a" and completion_text("b") == "b"
 
 
 def test_progress_line_shows_running_means_over_the_last_steps():
@@ -88,3 +86,22 @@ def test_progress_line_shows_running_means_over_the_last_steps():
     # the window keeps the last 3 steps: (0.3 + 0.6 + 0.9) / 3 and (0.25 + 0.5 + 0.75) / 3
     assert lines[-1] == "reward 0.900 | mean of last 3: reward 0.600 acc 0.50 | len 20"
     assert cb.line({"reward": None}) == "reward - | mean of last 3: reward 0.600 acc 0.50"
+
+
+def test_the_logged_completion_is_the_text_the_rewards_read(tmp_path):
+    """A multi-message completion (a tool turn) is logged as the extractor and the rewards read
+    it: the last assistant message, not every message joined."""
+    from medzero.extract import extract
+
+    turns = [
+        {"role": "assistant", "content": "<answer>A</answer> let me check"},
+        {"role": "tool", "content": "<answer>C</answer>"},
+        {"role": "assistant", "content": "<think>ok</think><answer>B</answer>"},
+    ]
+    w = CompletionsWriter(tmp_path / "c.jsonl", {"accuracy": 1.0})
+    w.write_step(1, prompt_ids=["q"], golds=["B"], completions=[turns], token_lengths=[9], truncated=[False],
+                 rewards={"accuracy": [1.0]}, advantages=None, num_generations=1, local_size=1)  # fmt: skip
+    w.close()
+    logged = read(tmp_path / "c.jsonl")[0]["completion"]
+    assert logged == "<think>ok</think><answer>B</answer>"
+    assert extract(logged, "ABCD") == extract(turns, "ABCD")

@@ -188,3 +188,11 @@ def test_warmup_from_is_read_and_written_as_from(tmp_path):
     assert "from: runs/old" in r.to_yaml()
     assert load_recipe(write(tmp_path, r.to_yaml())).warmup.from_ == "runs/old"
     assert load_recipe(write(tmp_path, MINIMAL), ["warmup.from=x"]).warmup.from_ == "x"
+
+
+def test_a_recipe_without_rewards_gets_the_one_default_weights():
+    from medzero.rewards import DEFAULT_WEIGHTS
+    from medzero.train.recipe import Recipe
+
+    r = Recipe()
+    assert r.rewards == DEFAULT_WEIGHTS and r.rewards is not DEFAULT_WEIGHTS

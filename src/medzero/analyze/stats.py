@@ -232,21 +232,21 @@ def step_means(values, step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def zero_variance_groups(reward, groups, step) -> dict:
-    """Fraction of GRPO groups whose rewards are all equal (advantage 0: no learning signal)."""
+    """Fraction of GRPO groups whose rewards are all equal (advantage 0: no learning signal),
+    by :func:`medzero.rewards.variance.flat_groups` (the definition dynamic sampling uses);
+    lone groups (fewer than two real rewards) are left out of the fraction."""
+    from medzero.rewards.variance import flat_groups
+
     reward, groups, step = np.asarray(reward, float), np.asarray(groups), np.asarray(step)
     ok = np.isfinite(reward)
     reward, groups, step = reward[ok], groups[ok], step[ok]
     if not len(reward):
         return {"overall": np.nan, "groups": 0, "step": [], "frac": []}
     ids, gi = np.unique(groups, return_inverse=True)
-    gmax = np.full(len(ids), -np.inf)
-    gmin = np.full(len(ids), np.inf)
-    np.maximum.at(gmax, gi, reward)
-    np.minimum.at(gmin, gi, reward)
-    zero = np.isclose(gmax, gmin, rtol=0, atol=1e-9)
+    zero, real = flat_groups(reward, groups)
     gstep = np.zeros(len(ids), dtype=step.dtype)
     gstep[gi] = step
-    multi = np.bincount(gi, minlength=len(ids)) >= 2  # a lone completion has no group variance
+    multi = real >= 2  # a lone completion has no group variance
     if not multi.any():
         return {"overall": np.nan, "groups": 0, "step": [], "frac": []}
     steps, frac, _ = step_means(zero[multi].astype(float), gstep[multi])

@@ -34,21 +34,20 @@ from medzero.errors import ConfigError
 STATE_FILE = "curriculum_state.json"
 
 
-def zero_variance_groups(rewards: Sequence[float], num_generations: int, eps: float = 1e-6) -> list[bool]:
+def zero_variance_groups(rewards: Sequence[float], num_generations: int) -> list[bool]:
     """For consecutive groups of ``num_generations`` rewards: is the group flat (no GRPO signal)?
-
-    NaN (no reward applied) is ignored; a group with fewer than two real rewards is flat.
+    :func:`medzero.rewards.variance.flat_groups` decides; a lone group (fewer than two real
+    rewards: NaN means no reward applied) gives no signal either, so it counts as flat here.
 
     >>> zero_variance_groups([1, 1, 0, 1, 0, 0, float("nan"), 0.5], 2)
     [True, False, True, True]
     """
+    from medzero.rewards.variance import flat_groups
+
     if num_generations < 1 or len(rewards) % num_generations:
         raise ValueError(f"{len(rewards)} rewards do not split into groups of {num_generations}")
-    out = []
-    for g in range(0, len(rewards), num_generations):
-        vals = [float(r) for r in rewards[g : g + num_generations] if not math.isnan(float(r))]
-        out.append(len(vals) < 2 or max(vals) - min(vals) <= eps)
-    return out
+    flat, real = flat_groups(rewards, [i // num_generations for i in range(len(rewards))])
+    return (flat | (real < 2)).tolist()
 
 
 def total_rewards(rewards_per_func: Any, weights: Any) -> list[float]:
@@ -151,17 +150,18 @@ def make_trainer_class(
                 return super()._generate_and_score_completions(inputs)
             rounds = dyn.max_resample_rounds if dyn.filter == "resample" else 0
             gen = self._generation_index()
-            # medzero's trainer writes completions.jsonl per call: keep only the round that trains
-            recorder = getattr(self, "_record_completions", None) if rounds else None
-            if recorder is not None:
-                self._record_completions = lambda _inputs: None
+            # medzero's trainer writes completions.jsonl per scored round; with several rounds
+            # its hook (record_each_round / record_completions) writes only the one that trains
+            hook = bool(rounds) and hasattr(self, "record_completions")
+            if hook:
+                self.record_each_round = False
             try:
                 output, flat, inputs, resampled = self._scored_rounds(inputs, rounds, gen)
             finally:
-                if recorder is not None:
-                    del self._record_completions
-            if recorder is not None:
-                recorder(inputs)
+                if hook:
+                    self.record_each_round = True
+            if hook:
+                self.record_completions(inputs)
             metrics = self._metrics["train"]
             if dyn.filter != "off" and any(flat):
                 self._mask_groups(output, flat, len(inputs))

@@ -21,6 +21,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from medzero.console import make_progress
+from medzero.extract.text import completion_text
 from medzero.jsonl import JsonlAppender, repair_jsonl_tail
 
 METRICS_FILE = "metrics.jsonl"
@@ -112,13 +113,6 @@ def weighted_reward(components: dict[str, float | None], weights: dict[str, floa
     """``sum(weight * value)`` over the non-null components (what TRL trains on); ``None`` if all are null."""
     scored = [(weights.get(n, 1.0), v) for n, v in components.items() if v is not None]
     return sum(w * v for w, v in scored) if scored else None
-
-
-def completion_text(completion: Any) -> str:
-    """TRL gives conversational completions as ``[{"role": "assistant", "content": ...}]``."""
-    if isinstance(completion, list):
-        return "".join(str(m.get("content", "")) for m in completion if isinstance(m, dict))
-    return str(completion)
 
 
 class MetricsCallback(TrainerCallback):

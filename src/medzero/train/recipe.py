@@ -35,6 +35,7 @@ from medzero.curriculum import parse_sections
 from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
 from medzero.registry import did_you_mean
+from medzero.rewards.weights import DEFAULT_WEIGHTS
 from medzero.train.recipe_rules import check_numbers, check_ranges
 from medzero.train.validation import ValidationSection
 
@@ -190,7 +191,7 @@ class Recipe:
     model: ModelSection = field(default_factory=ModelSection)
     peft: PeftSection = field(default_factory=PeftSection)
     data: DataSection = field(default_factory=DataSection)
-    rewards: dict[str, float] = field(default_factory=lambda: {"accuracy": 1.0, "format": 0.2})
+    rewards: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     reward_params: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata={"help": "Per-reward constructor parameters: {name: {param: value}}."}
     )

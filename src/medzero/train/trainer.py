@@ -8,7 +8,9 @@ so two methods are wrapped (both call TRL first and change nothing it computes):
   neither EOS nor pad);
 * ``_generate_and_score_completions`` — after TRL has scored a generation round, gathers prompt
   ids, gold letters, lengths and truncation flags from every process, and rank 0 writes them with
-  the per-reward scores and advantages TRL keeps (already gathered) in ``self._logs``.
+  the per-reward scores and advantages TRL keeps (already gathered) in ``self._logs``. A subclass
+  that scores several rounds per batch turns this off with :attr:`record_each_round` and calls
+  :meth:`record_completions` for the round that trains (dynamic sampling does).
 
 Reward metric names (``rewards/<name>/mean``) are the recipe's reward names.
 """
@@ -73,14 +75,21 @@ class MedzeroGRPOTrainer(GRPOTrainer):
         self._mz_truncated = [bool(ids) and ids[-1] not in stop for ids in completion_ids]
         return out
 
+    #: The hook for subclasses that score several rounds per training batch (dynamic sampling
+    #: with resampling): while False, a scored round is not written; the subclass then calls
+    #: :meth:`record_completions` once with the round that trains.
+    record_each_round: bool = True
+
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         training = self.model.training
         output = super()._generate_and_score_completions(inputs)
-        if training:
-            self._record_completions(inputs)
+        if training and self.record_each_round:
+            self.record_completions(inputs)
         return output
 
-    def _record_completions(self, inputs: list[dict[str, Any]]) -> None:
+    def record_completions(self, inputs: list[dict[str, Any]]) -> None:
+        """Write the completions of the round just scored for ``inputs`` (a collective call:
+        every process must make it)."""
         # Collective calls: every rank must reach them, whether or not it writes.
         ids = gather_object([str(x.get("id", "")) for x in inputs])
         golds = gather_object([x.get("answer") for x in inputs])

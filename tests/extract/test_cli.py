@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from medzero.cli import build_app
-from medzero.extract_cli import run_extract
+from medzero.extract.cli import run_extract
 
 LINES = [
     {"id": "q1", "completion": "<think>x</think><answer>B</answer>", "options": ["A", "B", "C", "D"]},

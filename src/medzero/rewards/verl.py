@@ -3,7 +3,7 @@
 In a verl config::
 
     custom_reward_function:
-      path: /path/to/site-packages/medzero/verl_adapter.py
+      path: /path/to/site-packages/medzero/rewards/verl.py
       name: compute_score
 
 Each verl row must carry the gold letter as ``reward_model.ground_truth`` and, in
