@@ -136,6 +136,7 @@ def test_a_real_run_the_guard_stops_exits_3_and_says_why(tiny_model_dir, tmp_pat
                 "data": {"synthetic": 8},
                 "rewards": {"accuracy": 1.0, "format": 0.2},
                 "guard": {"action": "stop", "patience": 2},
+                "validation": {"benchmark": "sample", "every": 10, "limit": 2},
                 "grpo": {
                     "num_generations": 2,
                     "per_device_train_batch_size": 4,
@@ -163,4 +164,9 @@ def test_a_real_run_the_guard_stops_exits_3_and_says_why(tiny_model_dir, tmp_pat
     assert info["status"] == "stopped" and info["collapse_guard"]["step"] == 2
     assert (out / "final" / "config.json").is_file()  # the model is still saved
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert all("answers/strict_accuracy" in r and "answers/top_letter_share" in r for r in rows)
+    train_rows = [r for r in rows if "loss" in r]
+    assert len(train_rows) == 2
+    assert all("answers/strict_accuracy" in r and "answers/top_letter_share" in r for r in train_rows)
+    # validation every 10 steps, but the guard stopped at step 2: that step is validated too
+    assert [(r["step"], r["eval/n"]) for r in rows if "eval/strict" in r] == [(2, 2)]
+    assert json.loads((out / "best" / "best.json").read_text())["step"] == 2

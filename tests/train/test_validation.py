@@ -242,3 +242,20 @@ def test_model_cards_name_the_base_model(tmp_path):
     (tmp_path / "m").mkdir()
     local = model_card(CardInfo(base_model=str(tmp_path / "m")), "x")
     assert f"the local model `{tmp_path / 'm'}`" in local and "None" not in local
+
+
+def test_train_check_rejects_an_unreadable_validation_file(tiny_model_dir, tmp_path, capsys):
+    from medzero.cli import main
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        f"model:\n  name_or_path: {tiny_model_dir}\ndata:\n  synthetic: 8\n"
+        "validation:\n  benchmark: file:missing.jsonl\n"
+        "grpo:\n  num_generations: 2\n  per_device_train_batch_size: 4\n"
+    )
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(recipe), "--check"])
+    assert exc.value.code == 2
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    bad = [f for f in report["findings"] if f["check"] == "validation"]
+    assert bad and bad[0]["severity"] == "error" and "missing.jsonl" in bad[0]["message"]
