@@ -12,6 +12,7 @@ from medzero.rewards.base import PRESETS, REWARDS, RewardFn, RewardPreset
 from medzero.rewards.length import Overlong, Repetition
 from medzero.rewards.seed import SeedAccuracy, SeedFormat, SeedXmlCount
 from medzero.rewards.structure import Format, TagCount, well_formatted
+from medzero.rewards.tools import SearchCost
 from medzero.rewards.weights import (
     DEFAULT_WEIGHTS,
     build_reward_funcs,
@@ -32,6 +33,7 @@ __all__ = [
     "Repetition",
     "RewardFn",
     "RewardPreset",
+    "SearchCost",
     "SeedAccuracy",
     "SeedFormat",
     "SeedXmlCount",

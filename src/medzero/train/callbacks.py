@@ -23,6 +23,7 @@ from transformers import TrainerCallback
 from medzero.console import make_progress
 from medzero.extract.text import completion_text
 from medzero.jsonl import JsonlAppender, repair_jsonl_tail
+from medzero.tools.search import assistant_text, search_calls
 
 METRICS_FILE = "metrics.jsonl"
 COMPLETIONS_FILE = "completions.jsonl"
@@ -64,8 +65,9 @@ def truncate_after_step(path: str | Path, step: int) -> int:
 class CompletionsWriter:
     """Writes one ``completions.jsonl`` line per generated completion (rank 0 only)."""
 
-    def __init__(self, path: str | Path, weights: dict[str, float]):
+    def __init__(self, path: str | Path, weights: dict[str, float], tools: bool = False):
         self.weights = dict(weights)
+        self.tools = tools  # record each completion's tool calls (medzero.tools.search.search_calls)
         self._out = JsonlAppender(path)
 
     def write_step(
@@ -92,7 +94,7 @@ class CompletionsWriter:
                     "step": step,
                     "prompt_id": str(prompt_ids[i]),
                     "sample": i % num_generations,
-                    "completion": completion_text(text),
+                    "completion": assistant_text(text) if self.tools else completion_text(text),
                     "completion_tokens": int(token_lengths[i]),
                     "truncated": bool(truncated[i]),
                     "rewards": comps,
@@ -102,6 +104,8 @@ class CompletionsWriter:
                     "rank": i // local_size if local_size else 0,
                 }
             )
+            if self.tools:
+                rows[-1]["tool_calls"] = search_calls(text)
         self._out.write_many(rows)
         return len(rows)
 

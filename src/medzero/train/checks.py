@@ -212,22 +212,57 @@ def _think(recipe: Recipe, ctx: Context) -> list[Finding]:
     ]
 
 
-def _tool_calls(ctx: Context) -> list[Finding]:
-    """Whether the chat template round-trips a tool call (what TRL's ``tools=`` needs)."""
+def _tool_calls(recipe: Recipe, ctx: Context) -> list[Finding]:
+    """Whether the chat template round-trips a tool call (what TRL's ``tools=`` needs): an error
+    when the recipe has ``tools:``, information otherwise; and whether the search index loads."""
     from medzero.models.toolcall import tool_call_problems
 
+    uses_tools = recipe.tools is not None and recipe.tools.search is not None
+    found = _search_index(recipe) if uses_tools else []
+    if uses_tools and recipe.data.prompt_overflow == "truncate_left":
+        found.append(
+            Finding(
+                "tools",
+                "error",
+                "data.prompt_overflow truncate_left passes prompts as plain text, and TRL calls tools "
+                "only for chat prompts: use drop or truncate with tools:",
+            )
+        )
     if ctx.tokenizer is None:
-        return []
+        return found
     problems = tool_call_problems(ctx.tokenizer)
     if not problems:
         return [
+            *found,
             Finding(
                 "tool_calls", "info", "the chat template round-trips a tool call: TRL's tools= can be used."
-            )
+            ),
         ]
-    return [
-        Finding("tool_calls", "info", "tool calls are not available with this model: " + "; ".join(problems))
-    ]
+    severity = "error" if uses_tools else "info"
+    why = "; ".join(problems)
+    message = (
+        f"the recipe has tools: but this model cannot call them: {why}. Use a model whose chat "
+        "template renders tools, tool calls and tool turns (model.chat_template), or drop tools:"
+        if uses_tools
+        else "tool calls are not available with this model: " + why
+    )
+    return [*found, Finding("tool_calls", severity, message)]
+
+
+def _search_index(recipe: Recipe) -> list[Finding]:
+    from pathlib import Path
+
+    from medzero.errors import MedzeroError
+    from medzero.tools.search import SearchTool
+
+    assert recipe.tools is not None and recipe.tools.search is not None
+    base = Path(recipe.source).parent if recipe.source else None
+    tool = SearchTool(recipe.tools.search, base)
+    try:
+        n = len(tool.index)
+    except MedzeroError as exc:
+        return [Finding("tools", "error", f"tools.search.index {tool.path}: {exc}")]
+    return [Finding("tools", "info", f"search tool: {n} passages in {tool.path}, k={tool.config.k}")]
 
 
 def _lora(recipe: Recipe, ctx: Context) -> list[Finding]:
@@ -354,7 +389,7 @@ def run_checks(recipe: Recipe, ctx: Context) -> list[Finding]:
     found += _lr(g, recipe)
     found += _context(g, recipe, ctx)
     found += _think(recipe, ctx)
-    found += _tool_calls(ctx)
+    found += _tool_calls(recipe, ctx)
     found += _lora(recipe, ctx)
     found += _device(g, recipe, ctx)
     found += _quant(recipe)

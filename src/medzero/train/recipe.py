@@ -9,6 +9,8 @@ A recipe has these top-level sections (every one optional except ``model``)::
                    (``rewards: seed``, medzero.rewards.PRESETS)
     reward_params: keyword arguments for medzero.rewards.build_reward_funcs
     warmup:        optional format warm-up before GRPO (WarmupSection)
+    tools:         tools the policy may call while it reasons: {search: {index, k, max_calls}}
+                   (medzero.tools.search.ToolsSection, docs/tools.md)
     guard:         collapse guard (GuardSection)
     validation:    held-out questions scored during training, RUN_DIR/best (ValidationSection)
     grpo:          any field of trl.GRPOConfig, passed through as-is
@@ -36,6 +38,7 @@ from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
 from medzero.registry import did_you_mean
 from medzero.rewards.weights import DEFAULT_WEIGHTS
+from medzero.tools.search import SearchToolConfig, ToolsSection
 from medzero.train.recipe_rules import check_numbers, check_ranges
 from medzero.train.validation import ValidationSection
 
@@ -199,6 +202,10 @@ class Recipe:
     guard: GuardSection = field(default_factory=GuardSection)
     validation: ValidationSection = field(default_factory=ValidationSection)
     grpo: dict[str, Any] = field(default_factory=dict)
+    tools: ToolsSection | None = field(
+        default=None,
+        metadata={"help": "Tools the policy calls during generation (TRL's tools=); see docs/tools.md."},
+    )
     curriculum: dict[str, Any] | None = field(
         default=None,
         metadata={"help": "Data order/mix by difficulty bin (medzero.curriculum, docs/curriculum.md)."},
@@ -216,6 +223,8 @@ class Recipe:
         d = dataclasses.asdict(self)
         d.pop("source")
         d["warmup"]["from"] = d["warmup"].pop("from_")
+        if d["tools"] is None:  # recipes without tools dump as they always did
+            d.pop("tools")
         return d
 
     def to_yaml(self) -> str:
@@ -366,6 +375,7 @@ def recipe_from_dict(
                 ctx.unknown(f"grpo.{key}", [f"grpo.{n}" for n in fields], hint=" (see trl.GRPOConfig)")
             grpo[key] = _coerce(value, fields[key], f"grpo.{key}", ctx)
     kw["grpo"] = grpo
+    kw["tools"] = _tools(raw.get("tools"), grpo, ctx)
     for name in ("curriculum", "dynamic_sampling"):  # checked by medzero.curriculum.parse_sections
         kw[name] = dict(_mapping(raw[name], name, ctx)) if raw.get(name) is not None else None
     recipe = Recipe(**kw)
@@ -399,6 +409,30 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
         from medzero.train.scale import recipe_setup
 
         recipe_setup(recipe.grpo, recipe.source, ctx.where("grpo.deepspeed"))
+
+
+def _tools(value: Any, grpo: dict[str, Any], ctx: _Ctx) -> ToolsSection | None:
+    if value is None:
+        return None
+    raw = _mapping(value, "tools", ctx)
+    for key in raw:
+        if key != "search":
+            ctx.unknown(f"tools.{key}", ["tools.search"])
+    if raw.get("search") is None:
+        raise ConfigError(
+            f'{ctx.where("tools")}: "tools" names no tool; give tools: {{search: {{index: INDEX}}}}'
+        )
+    if "max_tool_calling_iterations" in grpo:  # one place for the limit
+        raise ConfigError(
+            f'{ctx.where("grpo.max_tool_calling_iterations")}: set the limit as "tools.search.max_calls"; '
+            "medzero passes it to TRL as max_tool_calling_iterations"
+        )
+    try:
+        return ToolsSection(search=_build(SearchToolConfig, raw["search"], "tools.search", ctx))
+    except ConfigError as exc:
+        if str(exc).startswith(ctx.source):  # already located (an unknown key)
+            raise
+        raise ConfigError(f"{ctx.where('tools.search')}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------- helpers

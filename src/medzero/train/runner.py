@@ -236,6 +236,20 @@ def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tupl
     return info
 
 
+def build_tools(recipe: Recipe, cfg: Any) -> list[Any]:
+    """The functions for TRL's ``tools=`` (empty without a ``tools:`` section); sets
+    ``cfg.max_tool_calling_iterations`` from ``tools.search.max_calls``."""
+    if recipe.tools is None or recipe.tools.search is None:
+        return []
+    from medzero.tools.search import SearchTool
+
+    base = Path(recipe.source).parent if recipe.source else None
+    tool = SearchTool(recipe.tools.search, base)
+    len(tool.index)  # load now: a bad index fails before the model loads
+    cfg.max_tool_calling_iterations = recipe.tools.search.max_calls
+    return [tool.function()]
+
+
 def train(
     recipe: Recipe,
     out: str | Path,
@@ -285,8 +299,11 @@ def train(
         if not resumed:
             (out / CONFIG_FILE).write_text(recipe.to_yaml(), encoding="utf-8")
         write_json_atomic(out / RUN_INFO_FILE, info)
+    tools = build_tools(recipe, cfg)
     writer = (
-        CompletionsWriter(out / COMPLETIONS_FILE, dict(zip(recipe.rewards, weights, strict=True)))
+        CompletionsWriter(
+            out / COMPLETIONS_FILE, dict(zip(recipe.rewards, weights, strict=True)), tools=bool(tools)
+        )
         if main
         else None
     )
@@ -308,6 +325,7 @@ def train(
         callbacks=callbacks,
         reward_names=list(recipe.rewards),
         completions_writer=writer,
+        tools=tools or None,
     )
     trainer.think_preopened = pre.think_preopened
     trainer.answer_observers.append(guard.observe)
