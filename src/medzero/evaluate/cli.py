@@ -17,6 +17,7 @@ _SEED_SIX = "medmcqa,medqa,pubmedqa,mmlu_pro_med,gpqa_med,medxpertqa"
 _MODEL = opt.MODEL_PANEL
 _DATA = "Data"
 _GEN = opt.GEN_PANEL
+_TOOLS = "Tools"
 
 
 def _check_cuda(device: str) -> None:
@@ -113,12 +114,36 @@ def register(app: typer.Typer) -> None:
         ] = None,
         batch_size: opt.BatchSize = 16,
         seed: opt.Seed = 0,
+        tools: Annotated[
+            Optional[str],
+            typer.Option(
+                help="`search`: the model may search --index while it answers (hf, openai); the "
+                "summary adds searches per question and accuracy with vs without the tool.",
+                rich_help_panel=_TOOLS,
+            ),
+        ] = None,
+        index: Annotated[
+            Optional[Path],
+            typer.Option(help="Index folder from `medzero corpus build`.", rich_help_panel=_TOOLS),
+        ] = None,
+        tool_k: Annotated[int, typer.Option(help="Passages per search.", rich_help_panel=_TOOLS)] = 3,
+        max_calls: Annotated[
+            int, typer.Option(help="Rounds of tool calls per completion.", rich_help_panel=_TOOLS)
+        ] = 2,
+        tool_baseline: Annotated[
+            bool,
+            typer.Option(
+                help="Also score the same items without the tool (OUT/without_tool), paired.",
+                rich_help_panel=_TOOLS,
+            ),
+        ] = True,
         json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     ) -> None:
         """Evaluate --model on --benchmarks and write OUT/items.jsonl + summary.{json,md,csv}.
 
         Examples: medzero eval --model MODEL_DIR --benchmarks sample --out eval-out;
-        medzero eval --run RUN_DIR --benchmarks file:HELDOUT.jsonl --out eval-out
+        medzero eval --run RUN_DIR --benchmarks file:HELDOUT.jsonl --out eval-out;
+        medzero eval --model M --tools search --index INDEX --benchmarks file:Q.jsonl --out eval-out
         """
         if ctx.invoked_subcommand is not None:
             return
@@ -146,6 +171,11 @@ def register(app: typer.Typer) -> None:
             exclude_ids=str(exclude_ids) if exclude_ids else None,
             base_url=base_url,
             device=device,
+            tools=tools,  # type: ignore[arg-type]  (checked in __post_init__)
+            index=str(index) if index else None,
+            tool_k=tool_k,
+            max_calls=max_calls,
+            tool_baseline=tool_baseline,
         )
         if device and device.startswith("cuda"):
             _check_cuda(device)

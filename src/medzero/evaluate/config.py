@@ -72,6 +72,28 @@ class EvalConfig:
         default=3, metadata={"help": "Generation rounds for items whose generation failed."}
     )
     n_boot: int = field(default=2000, metadata={"help": "Bootstrap resamples for the 95% CIs."})
+    tools: Literal["search"] | None = field(
+        default=None,
+        metadata={"help": "Let the model call a tool while it answers (hf, openai); needs `index`."},
+    )
+    index: str | None = field(
+        default=None, metadata={"help": "tools=search: a `medzero corpus build` index folder."}
+    )
+    tool_k: int = field(default=3, metadata={"help": "tools=search: passages per search."})
+    max_calls: int = field(
+        default=2,
+        metadata={"help": "tools: rounds of tool calls per completion (as tools.search.max_calls)."},
+    )
+    tool_max_chars: int | None = field(
+        default=None, metadata={"help": "tools=search: cut each passage to this many characters."}
+    )
+    tool_baseline: bool = field(
+        default=True,
+        metadata={
+            "help": "tools: also score the same items without the tool (OUT/without_tool) and "
+            "report with vs without (paired CI)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.prompt, dict):
@@ -104,6 +126,13 @@ class EvalConfig:
             raise ConfigError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.backend == "openai" and not self.base_url:
             raise ConfigError("backend=openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        if self.tools is not None:
+            if self.tools != "search":
+                raise ConfigError(f"tools must be 'search', got {self.tools!r}")
+            if not self.index:
+                raise ConfigError("--tools search needs --index INDEX (a `medzero corpus build` folder)")
+            if self.tool_k < 1 or self.max_calls < 1:
+                raise ConfigError(f"tool_k and max_calls must be >= 1, got {self.tool_k}, {self.max_calls}")
         if self.adapter and self.backend == "openai":
             raise ConfigError("adapter: serve the adapter on the server side; --adapter is for hf and vllm")
 
@@ -142,6 +171,11 @@ class EvalConfig:
         "seed",
         "dtype",
         "device",
+        "tools",
+        "index",
+        "tool_k",
+        "max_calls",
+        "tool_max_chars",
     )
 
     def identity(self) -> dict[str, Any]:

@@ -108,8 +108,17 @@ def evaluate(cfg: EvalConfig, backend=None) -> Summary:
 
     ``backend`` may be passed in (an object with the :class:`~medzero.evaluate.backends.Backend`
     interface, e.g. an already loaded model); otherwise ``cfg.backend`` is built, and only when
-    something is left to generate.
+    something is left to generate. With ``cfg.tools`` the model may search while it answers
+    (:mod:`medzero.evaluate.tooluse`).
     """
+    if cfg.tools:
+        from medzero.evaluate.tooluse import evaluate_with_tools
+
+        return evaluate_with_tools(cfg, backend, _evaluate)
+    return _evaluate(cfg, backend)
+
+
+def _evaluate(cfg: EvalConfig, backend=None) -> Summary:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     previous = _check_run_json(cfg, out)

@@ -57,7 +57,7 @@ def item_record(
 ) -> dict[str, Any]:
     """One ``items.jsonl`` line."""
     extraction, correct, lenient_first = score_output(mcq, gen.text, think_preopened)
-    return {
+    record = {
         "benchmark": benchmark,
         "id": mcq.id,
         "sample": sample,
@@ -72,6 +72,9 @@ def item_record(
         "lenient_first": lenient_first,
         "meta": {**mcq.meta, "source": mcq.source, "question_key": question_key(mcq)},
     }
+    if gen.tool_calls is not None:  # --tools: the calls made before the answer (output = last turn)
+        record["tool_calls"] = gen.tool_calls
+    return record
 
 
 @dataclass

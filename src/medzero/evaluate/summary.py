@@ -78,6 +78,8 @@ class Summary:
     samples: int
     benchmarks: dict[str, BenchmarkScore]
     run: dict[str, Any] = field(default_factory=dict)
+    #: ``--tools``: per benchmark searches and accuracy with vs without (medzero.evaluate.tooluse)
+    tools: dict[str, Any] | None = None
 
     @property
     def headline_metric(self) -> str:
@@ -101,6 +103,7 @@ class Summary:
                 "rows": {m: dict(zip(COLUMNS, v, strict=True)) for m, v in TABLE1.items()},
             },
             "run": self.run,
+            **({"tools": self.tools} if self.tools is not None else {}),
         }
 
 
@@ -256,6 +259,10 @@ def to_markdown(summary: Summary) -> str:
     ]
     if notes:
         lines += ["", *notes]
+    if summary.tools is not None:
+        from medzero.evaluate.tooluse import tools_markdown
+
+        lines += ["", tools_markdown(summary.tools).rstrip("\n")]
     if not any(c in summary.benchmarks for c in COLUMNS):  # a user's own file: nothing to set beside
         return "\n".join(lines) + "\n"
     lines += ["", f"## Beside the published numbers ({SOURCE})", "", f"Published rows: {SCORING}.", ""]

@@ -135,7 +135,8 @@ class SearchTool:
         return get_json_schema(self.function())
 
 
-def _arguments(function: Mapping[str, Any]) -> dict[str, Any]:
+def call_arguments(function: Mapping[str, Any]) -> dict[str, Any]:
+    """A call's arguments as a dict (servers send a JSON string; ``{}`` when unreadable)."""
     args = function.get("arguments")
     if isinstance(args, str):
         try:
@@ -172,7 +173,7 @@ def search_calls(completion: Any) -> list[dict[str, Any]]:
         if role == "assistant":
             for call in msg.get("tool_calls") or []:
                 fn = call.get("function", call) if isinstance(call, Mapping) else {}
-                query = _arguments(fn).get("query")
+                query = call_arguments(fn).get("query")
                 rec = {
                     "name": str(fn.get("name", "")),
                     "query": query if isinstance(query, str) else None,
@@ -210,6 +211,6 @@ def assistant_text(completion: Any) -> str:
         parts.append(content if isinstance(content, str) else "")
         for call in msg.get("tool_calls") or []:
             fn = call.get("function", call) if isinstance(call, Mapping) else {}
-            body = {"name": fn.get("name"), "arguments": _arguments(fn)}
+            body = {"name": fn.get("name"), "arguments": call_arguments(fn)}
             parts.append(f"<tool_call>{json.dumps(body, ensure_ascii=False)}</tool_call>")
     return "".join(parts)

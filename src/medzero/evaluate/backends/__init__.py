@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from medzero.registry import Registry
 
@@ -62,6 +62,8 @@ class Generation:
         finish_reason: ``"stop"`` (end of sequence), ``"length"`` (hit ``max_new_tokens``) or
             ``"error"`` (the backend failed; ``text`` is empty and ``error`` says why).
         error: the failure message when ``finish_reason == "error"``.
+        tool_calls: with ``tools``: the calls the model made in this turn, in the form the
+            backend's chat messages take (``[]``: it answered); ``None`` without tools.
     """
 
     text: str
@@ -69,6 +71,7 @@ class Generation:
     completion_tokens: int
     finish_reason: str
     error: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
 
     @classmethod
     def failed(cls, message: str) -> Generation:

@@ -8,6 +8,12 @@ then every (prompt, sample) row draws its tokens from its own generator seeded w
 ``seeds[i][j]`` (:class:`_SeededSampler`), so a sample does not depend on the batch it is in.
 A batch that runs out of memory is split in half and retried; a single prompt that still fails
 comes back as :meth:`Generation.failed`.
+
+With ``tools`` (``medzero eval --tools``) prompts are rendered with the tools listed (the chat
+template must support them, see :mod:`medzero.models.toolcall`) and each completion is parsed as
+TRL's tool loop parses it (``trl.chat_template_utils.parse_response``): the text becomes the
+content, a call comes back in :attr:`Generation.tool_calls`. :mod:`medzero.evaluate.tooluse` runs
+the calls and asks again.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessorList
 
 from medzero.data.prompts import messages_to_text, template_preopens_think
+from medzero.errors import ConfigError
 from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -110,6 +117,7 @@ class HFBackend:
         self._eos = _eos_ids(tokenizer, model)
         # Chat templates add their own BOS; the plain layout needs the tokenizer's special tokens.
         self._add_special = not getattr(tokenizer, "chat_template", None)
+        self._tools: list[Any] | None = None
 
     @property
     def capped_prompts(self) -> int:
@@ -121,9 +129,17 @@ class HFBackend:
         """Distinct prompts that alone fill the context (their generations failed)."""
         return len(self._overlong)
 
-    def encode(self, prompts: list[list[Message]]) -> list[list[int]]:
-        """Token ids of each rendered prompt (no padding)."""
-        texts = [messages_to_text(p, self.tokenizer) for p in prompts]
+    def encode(self, prompts: list[list[Message]], tools: list[Any] | None = None) -> list[list[int]]:
+        """Token ids of each rendered prompt (no padding); ``tools`` are listed in the prompt."""
+        if tools:
+            if not getattr(self.tokenizer, "chat_template", None):
+                raise ConfigError("tools need a chat template that renders them; this tokenizer has none")
+            texts = [
+                self.tokenizer.apply_chat_template(p, tools=tools, tokenize=False, add_generation_prompt=True)
+                for p in prompts
+            ]
+        else:
+            texts = [messages_to_text(p, self.tokenizer) for p in prompts]
         # verbose=False: a prompt longer than the context is reported by generate(), not by
         # the tokenizer's "Token indices sequence length is longer than ..." warning
         return self.tokenizer(texts, add_special_tokens=self._add_special, verbose=False)["input_ids"]
@@ -136,8 +152,10 @@ class HFBackend:
         max_new_tokens: int = 512,
         seed: int = 0,
         seeds: list[list[int]] | None = None,
+        tools: list[Any] | None = None,
     ) -> list[list[Generation]]:
-        ids = self.encode(prompts)
+        ids = self.encode(prompts, tools)
+        self._tools = tools or None
         seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
         results: list[list[Generation]] = [[] for _ in prompts]
         # Prompt + new tokens must fit the context: each prompt's cap is lowered to what fits
@@ -229,17 +247,24 @@ class HFBackend:
         n = gen_cfg.num_return_sequences
         gens: list[list[Generation]] = []
         for row, prompt in enumerate(batch_ids):
-            gens.append([self._to_generation(new[row * n + j], len(prompt)) for j in range(n)])
+            gens.append([self._to_generation(new[row * n + j], prompt) for j in range(n)])
         return gens
 
-    def _to_generation(self, tokens: list[int], prompt_tokens: int) -> Generation:
+    def _to_generation(self, tokens: list[int], prompt: list[int]) -> Generation:
         cut = next((k for k, t in enumerate(tokens) if t in self._eos), None)
         if cut is None:
             kept, reason = tokens, "length"
         else:
             kept, reason = tokens[: cut + 1], "stop"
+        if self._tools:
+            from trl.chat_template_utils import parse_response
+
+            parsed = parse_response(self.tokenizer, kept, prefix=prompt, tools=self._tools)
+            content = parsed.get("content")
+            text = content if isinstance(content, str) else ""
+            return Generation(text, len(prompt), len(kept), reason, tool_calls=parsed.get("tool_calls") or [])
         text = self.tokenizer.decode(kept, skip_special_tokens=True)
-        return Generation(text, prompt_tokens, len(kept), reason)
+        return Generation(text, len(prompt), len(kept), reason)
 
     def close(self) -> None:
         self.model = None

@@ -7,6 +7,11 @@ fewer). Timeouts, HTTP 429 and 5xx are retried with exponential back-off
 (``retry_backoff_s``, doubling, at most 60 s, ``max_retries`` times); other HTTP errors fail at
 once. A prompt that still fails comes back as :meth:`Generation.failed` carrying the last error,
 so the runner records it and retries it later.
+
+With ``tools`` (OpenAI function schemas, ``medzero eval --tools``) each request carries them as
+``tools`` and a response's ``message.tool_calls`` come back in :attr:`Generation.tool_calls` as the
+server sent them (``id``, ``type``, ``function`` with JSON-string ``arguments``), ready to be sent
+back in the next request's assistant message (:mod:`medzero.evaluate.tooluse`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class OpenAIBackend:
         self.url = config.base_url.rstrip("/") + "/chat/completions"
         self.api_key = config.api_key or os.environ.get("OPENAI_API_KEY")
         self._pool = ThreadPoolExecutor(max_workers=max(1, config.batch_size))
+        self._tools: list[dict[str, Any]] | None = None
 
     def generate(
         self,
@@ -52,7 +58,9 @@ class OpenAIBackend:
         max_new_tokens: int = 512,
         seed: int = 0,
         seeds: list[list[int]] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> list[list[Generation]]:
+        self._tools = tools or None
         if temperature > 0:  # one request per (prompt, sample), each with its own seed
             seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
             flat = [(i, s) for i in range(len(prompts)) for s in seeds[i][:n]]
@@ -82,8 +90,10 @@ class OpenAIBackend:
                 "max_tokens": max_tokens,
                 "seed": attempt_seed,
             }
+            if self._tools:
+                body["tools"] = self._tools
             try:
-                gens.extend(_parse_choices(self._post(body)))
+                gens.extend(_parse_choices(self._post(body), body))
             except RequestFailed as exc:
                 return [*gens, *[Generation.failed(str(exc))] * (n - len(gens))]
             attempt_seed += 1_000_003  # a top-up request must not repeat the samples already drawn
@@ -118,7 +128,7 @@ class OpenAIBackend:
         self._pool.shutdown(wait=True)
 
 
-def _parse_choices(payload: dict[str, Any]) -> list[Generation]:
+def _parse_choices(payload: dict[str, Any], request: dict[str, Any] | None = None) -> list[Generation]:
     """``choices`` of a chat-completions response -> generations (token counts from ``usage``;
     with several choices the completion tokens are split evenly, as the protocol gives a total)."""
     choices = payload.get("choices")
@@ -128,6 +138,7 @@ def _parse_choices(payload: dict[str, Any]) -> list[Generation]:
     prompt_tokens = int(usage.get("prompt_tokens") or 0)
     per_choice = int(usage.get("completion_tokens") or 0) // len(choices)
     gens = []
+    tools = "tools" in (request or {})
     for ch in sorted(choices, key=lambda c: c.get("index", 0)):
         msg = ch.get("message") or {}
         text = msg.get("content") or ""
@@ -135,5 +146,7 @@ def _parse_choices(payload: dict[str, Any]) -> list[Generation]:
         if reasoning:  # servers that split the reasoning out (e.g. --reasoning-parser): put it back
             text = f"<think>{reasoning}</think>{text}"
         reason = ch.get("finish_reason") or "stop"
-        gens.append(Generation(text, prompt_tokens, per_choice, "length" if reason == "length" else "stop"))
+        calls = [c for c in msg.get("tool_calls") or [] if isinstance(c, dict)] if tools else None
+        finish = "length" if reason == "length" else "stop"
+        gens.append(Generation(text, prompt_tokens, per_choice, finish, tool_calls=calls))
     return gens
