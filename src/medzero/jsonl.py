@@ -161,6 +161,14 @@ def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 2) -> Non
     os.replace(tmp, path)
 
 
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file via a temporary file + ``os.replace``."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def write_jsonl(path: str | Path, objs: list[Any]) -> None:
     """Write a whole JSONL file atomically (deterministic bytes for the same objects)."""
     path = Path(path)

@@ -119,14 +119,17 @@ def test_eval_compare_n_boot_zero(cli, tmp_path):
     ("args", "needle"),
     [
         (["--model", "/nonexistent/m"], "--model /nonexistent/m: no such folder"),
-        (["--model", ".", "--adapter", "/nonexistent"], "--adapter /nonexistent: no such folder"),
-        (["--model", ".", "--device", "tpu:9"], "device must be cpu, cuda, cuda:N or mps"),
-        (["--model", ".", "--temperature", "-1"], "temperature must be >= 0"),
-        (["--model", ".", "--benchmarks", "sample,sample"], "sample given more than once"),
+        (["--model", "m", "--adapter", "/nonexistent"], "--adapter /nonexistent: no such folder"),
+        (["--model", "m", "--device", "tpu:9"], "device must be cpu, cuda, cuda:N or mps"),
+        (["--model", "m", "--temperature", "-1"], "temperature must be >= 0"),
+        (["--model", "m", "--benchmarks", "sample,sample"], "sample given more than once"),
+        (["--model", "."], "--model .: not a saved model folder (no config.json)"),
     ],
-    ids=["model", "adapter", "device", "temperature", "benchmarks-twice"],
+    ids=["model", "adapter", "device", "temperature", "benchmarks-twice", "not-a-model"],
 )
-def test_eval_settings_are_checked_before_loading(cli, args, needle):
+def test_eval_settings_are_checked_before_loading(cli, tmp_path, args, needle):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")  # looks like a model folder; never loaded
     res = cli("eval", *args, "--out", "e")
     res.clear_error(needle)
 

@@ -20,9 +20,11 @@ def _commands(tmp_path: Path, out: str) -> dict[str, list[str]]:
     (tmp_path / "r.yaml").write_text(RECIPE)
     (tmp_path / "mix.yaml").write_text("- source: sample\n  path: none.jsonl\n  count: 1\n")
     (tmp_path / "wb.csv").write_text("Step,reward\n1,0.5\n")
+    (tmp_path / "m").mkdir(exist_ok=True)
+    (tmp_path / "m" / "config.json").write_text("{}")  # looks like a model folder; never loaded
     return {
         "demo": ["demo", "--quick", "--out", out],
-        "eval": ["eval", "--model", ".", "--benchmarks", "sample", "--out", out],
+        "eval": ["eval", "--model", "m", "--benchmarks", "sample", "--out", out],
         "analyze": ["analyze", "wb.csv", "--out", out],
         "model": ["model", "tiny", "--out", out],
         "train": ["train", "r.yaml", "--out", out],

@@ -126,16 +126,11 @@ def recipe_mix(
 
 
 def load_mix(path: str | Path) -> list[MixEntry]:
-    """Read a custom mix YAML (``yaml.safe_load``); unknown keys are errors naming key and file."""
-    import yaml
+    """Read a custom mix YAML (strict: :mod:`medzero.yamlsafe`); unknown keys are errors naming key and file."""
+    from medzero import yamlsafe
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+    data = yamlsafe.load(path)  # plain YAML data only; errors name file and line
     if isinstance(data, dict) and set(data) == {"sources"}:
         data = data["sources"]
     if not isinstance(data, list) or not data:

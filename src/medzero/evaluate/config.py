@@ -155,7 +155,7 @@ class EvalConfig:
         if self.backend != "openai":
             check_local_model(self.model, "--model")
         if self.adapter is not None:
-            check_local_model(self.adapter, "--adapter")
+            check_local_model(self.adapter, "--adapter", "adapter_config.json")
 
     #: settings that change the outputs; an OUT dir written with others cannot be resumed. The
     #: batch size is not among them: sampled items are seeded per (question, sample).

@@ -12,10 +12,17 @@ def looks_local(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or name.count("/") >= 2 or "\\" in name
 
 
-def check_local_model(name: str, what: str) -> None:
+def check_local_model(name: str, what: str, marker: str = "config.json") -> None:
     """A :class:`ConfigError` naming ``what`` (e.g. ``--model``) when ``name`` is a local path
-    that is not a folder; hub ids pass (they are resolved, offline or not, when loaded)."""
+    that is not a model folder (no ``marker`` file: ``config.json``, or ``adapter_config.json``
+    for an adapter); hub ids pass (they are resolved, offline or not, when loaded)."""
     path = Path(name).expanduser()
-    if (looks_local(name) or path.exists()) and not path.is_dir():
+    if not (looks_local(name) or path.exists()):
+        return
+    if path.is_file() and path.suffix.lower() == ".gguf":  # converted when loaded
+        return
+    if not path.is_dir():
         why = "is a file, not a model folder" if path.exists() else "no such folder"
         raise ConfigError(f"{what} {name}: {why}")
+    if not (path / marker).is_file():
+        raise ConfigError(f"{what} {name}: not a saved model folder (no {marker})")

@@ -96,6 +96,10 @@ def register(app: typer.Typer) -> None:
         from contextlib import nullcontext
 
         from medzero.outdir import output_lock
+        from medzero.train.rundir import check_resume_recipe
+
+        if resume:  # a changed recipe is refused before the training stack loads
+            check_resume_recipe(run_dir, rec)
 
         # one training run per RUN_DIR: rank 0 of a launch holds the lock (the other ranks share it)
         main_rank = os.environ.get("RANK", "0") == "0"

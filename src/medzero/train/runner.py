@@ -19,7 +19,8 @@ from typing import Any
 from medzero import __version__
 from medzero.console import console
 from medzero.errors import ConfigError
-from medzero.jsonl import write_json_atomic
+from medzero.jsonl import write_json_atomic, write_text_atomic
+from medzero.outdir import atomic_dir
 from medzero.registry import did_you_mean
 from medzero.train.callbacks import (
     COMPLETIONS_FILE,
@@ -27,7 +28,6 @@ from medzero.train.callbacks import (
     CompletionsWriter,
     MetricsCallback,
     RichProgressCallback,
-    truncate_after_step,
 )
 from medzero.train.checks import errors
 from medzero.train.guard import CollapseGuard
@@ -44,10 +44,10 @@ from medzero.train.preflight import (
     world_size,
 )
 from medzero.train.recipe import Recipe
+from medzero.train.rundir import CONFIG_FILE, check_resume_recipe, model_dir_complete, prepare_run_dir
 from medzero.train.scale import deepspeed_requested, init_cpu_deepspeed, resolve_recipe_deepspeed
-from medzero.train.validation import VALIDATION_FILE
 
-CONFIG_FILE, RUN_INFO_FILE = "config.yaml", "run_info.json"
+RUN_INFO_FILE = "run_info.json"
 # Arguments of run_format_warmup that medzero fills in itself.
 _WARMUP_OWN_ARGS = ("model_dir", "questions", "out_dir", "prompt_cfg", "on_step")
 
@@ -58,33 +58,6 @@ def print_findings(findings: list[Any]) -> None:
         console.print(
             f"[{style[f.severity]}]{f.severity}[/] [bold]{f.check}[/]: {f.message}", highlight=False
         )
-
-
-def last_checkpoint(out: Path) -> tuple[Path, int] | None:
-    """The newest ``checkpoint-N`` with a trainer state, and its step."""
-    best = None
-    for p in out.glob("checkpoint-*"):
-        state = p / "trainer_state.json"
-        if p.is_dir() and state.is_file():
-            step = int(json.loads(state.read_text(encoding="utf-8"))["global_step"])
-            if best is None or step > best[1]:
-                best = (p, step)
-    return best
-
-
-def prepare_run_dir(out: Path, resume: bool, main: bool = True) -> tuple[Path, int] | None:
-    """Refuse to mix runs; on resume drop log lines newer than the checkpoint (exactly-once)."""
-    if not resume:
-        if (out / METRICS_FILE).exists() or any(out.glob("checkpoint-*")):
-            raise ConfigError(f"{out} already holds a training run: pass --resume, or choose another --out")
-        return None
-    ckpt = last_checkpoint(out)
-    if ckpt is None:
-        raise ConfigError(f"--resume: no checkpoint-* with trainer_state.json in {out}")
-    if main:
-        for name in (METRICS_FILE, COMPLETIONS_FILE, VALIDATION_FILE):
-            truncate_after_step(out / name, ckpt[1])
-    return ckpt
 
 
 def run_warmup(recipe: Recipe, pre: Preflight, out: Path, cfg: Any) -> str:
@@ -102,9 +75,11 @@ def run_warmup(recipe: Recipe, pre: Preflight, out: Path, cfg: Any) -> str:
     target = out / WARMUP_DIR
     params = {"seed": run_seed(recipe), **recipe.warmup.params}
     with cfg.main_process_first(desc="format warm-up"):
-        if not (target / "config.json").is_file():
+        if not model_dir_complete(target):
+            # built under a temporary name, renamed when complete: a kill never leaves half a warm-up
             console.print(f"format warm-up -> {target}")
-            run_format_warmup(pre.model_path, pre.questions, target, prompt_cfg=recipe.data.prompt, **params)
+            with atomic_dir(target) as tmp:
+                run_format_warmup(pre.model_path, pre.questions, tmp, prompt_cfg=recipe.data.prompt, **params)
     return str(target)
 
 
@@ -232,7 +207,8 @@ def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tupl
         }
     info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     if resumed:
-        info.setdefault("resumed_from", []).append({"checkpoint": resumed[0].name, "step": resumed[1]})
+        name = resumed[0].name if resumed[0] else None  # None: restarted before the first checkpoint
+        info.setdefault("resumed_from", []).append({"checkpoint": name, "step": resumed[1]})
     return info
 
 
@@ -275,6 +251,8 @@ def train(
 
     hf_logging.disable_progress_bar()  # weight loading/saving bars; medzero shows one bar for training
     out = Path(out)
+    if resume:  # refuse a changed recipe before anything loads (read-only: every rank may check)
+        check_resume_recipe(out, recipe)
     pre = preflight(recipe, for_training=True)
     print_findings(pre.findings)
     if not pre.ok:
@@ -286,6 +264,8 @@ def train(
     with cfg.main_process_first(desc="run directory"):
         out.mkdir(parents=True, exist_ok=True)
         resumed = prepare_run_dir(out, resume, main)
+        if main:  # recorded first: what the run follows (on resume, with the allowed changes applied)
+            write_text_atomic(out / CONFIG_FILE, recipe.to_yaml())
     # curriculum / dynamic sampling (docs/curriculum.md); checked against the rows before loading
     trainer_cls = apply_curriculum(MedzeroGRPOTrainer, recipe, pre.rows, cfg)
     model_path = run_warmup(recipe, pre, out, cfg) if recipe.warmup.active else pre.model_path
@@ -296,8 +276,6 @@ def train(
     info = _run_info(recipe, pre, out, cfg, resumed)
     info["loaded_in_4bit"] = bool(getattr(model, "is_loaded_in_4bit", False))
     if main:
-        if not resumed:
-            (out / CONFIG_FILE).write_text(recipe.to_yaml(), encoding="utf-8")
         write_json_atomic(out / RUN_INFO_FILE, info)
     tools = build_tools(recipe, cfg)
     writer = (
@@ -337,7 +315,7 @@ def train(
     for cb in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(cb)
     try:
-        trainer.train(resume_from_checkpoint=str(resumed[0]) if resumed else None)
+        trainer.train(resume_from_checkpoint=str(resumed[0]) if resumed and resumed[0] else None)
         status = "stopped" if guard.fired_at is not None and guard.action == "stop" else "finished"
     except BaseException:
         info["status"] = "failed"
