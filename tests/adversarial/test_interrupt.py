@@ -93,7 +93,7 @@ def test_killed_before_the_first_checkpoint_resumes_from_step_0(tmp_path, tiny_m
 
 @pytest.mark.slow
 def test_torn_trainer_state_and_half_written_warmup_are_recovered(tmp_path, tiny_model_dir):
-    recipe = _recipe(tmp_path / "r.yaml", tiny_model_dir, max_steps=4, save_steps=2)
+    recipe = _recipe(tmp_path / "r.yaml", tiny_model_dir, max_steps=4, save_steps=2, max_completion_length=26)
     raw = yaml.safe_load(recipe.read_text())
     raw["warmup"] = {"enabled": True, "params": {"steps": 2}}
     recipe.write_text(yaml.safe_dump(raw))
