@@ -86,7 +86,7 @@ def train_run(recipe: Path, train: Path, seed: int, run: Path, extra: list[str],
 
 def score(model: Path, heldout: Path, recipe: Any, out: Path) -> dict[str, Any]:
     """Held-out scores of one model (strict/last/lenient with 95% CIs) via the evaluation engine."""
-    from medzero.demo import evaluate_model, scores_of
+    from medzero.demo.run import evaluate_model, scores_of
 
     summary = evaluate_model(model, out, [f"file:{heldout}"], recipe)
     return next(iter(scores_of(summary).values()))

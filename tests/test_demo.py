@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medzero.cli import build_app
-from medzero.demo import DemoConfig, run_demo, sanity_benchmarks
+from medzero.demo.run import DemoConfig, run_demo, sanity_benchmarks
 from medzero.errors import ConfigError
 
 
@@ -62,7 +62,7 @@ def test_full_demo_learns_beyond_the_confidence_interval(tmp_path, tiny_model_di
 
 
 def test_out_dir_with_an_earlier_run_is_refused_or_replaced(tmp_path):
-    from medzero.demo import claim_out_dir
+    from medzero.demo.run import claim_out_dir
 
     out = tmp_path / "demo-out"
     claim_out_dir(out, overwrite=False)  # a new folder is fine
@@ -77,7 +77,7 @@ def test_out_dir_with_an_earlier_run_is_refused_or_replaced(tmp_path):
 
 
 def test_a_folder_that_is_not_a_demos_is_never_removed(tmp_path):
-    from medzero.demo import claim_out_dir
+    from medzero.demo.run import claim_out_dir
 
     other = tmp_path / "not-a-demo"
     (other / "run").mkdir(parents=True)

@@ -36,7 +36,7 @@ STAGE_CLIS = (
     "medzero.analyze.cli",
     "medzero.curriculum.cli",
     "medzero.tools.cli",
-    "medzero.demo_cli",
+    "medzero.demo.cli",
 )
 
 

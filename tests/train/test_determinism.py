@@ -25,7 +25,7 @@ FAST = [
 
 
 def _run(tmp_path: Path, name: str, train: Path, heldout: Path) -> dict:
-    from medzero.demo import evaluate_model, scores_of
+    from medzero.demo.run import evaluate_model, scores_of
     from medzero.train.recipe import load_recipe
 
     run = tmp_path / name

@@ -41,7 +41,7 @@ def demo(
     """
     import json
 
-    from medzero.demo import DemoConfig, run_demo
+    from medzero.demo.run import DemoConfig, run_demo
     from medzero.outdir import output_lock
 
     cfg = DemoConfig(
