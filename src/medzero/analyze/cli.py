@@ -6,7 +6,7 @@ command runs."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -55,8 +55,12 @@ def analyze(
         typer.Option("--no-flips", help="Skip answer-flip analysis (saves one extraction per completion)."),
     ] = False,
     think_preopened: Annotated[
-        bool, typer.Option("--think-preopened", help="Completions start inside <think> (prompt opened it).")
-    ] = False,
+        Optional[bool],
+        typer.Option(
+            "--think-preopened/--no-think-preopened",
+            help="Completions start inside <think> (the prompt opened it); default: what RUN_DIR/run_info.json says.",
+        ),
+    ] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Write the report without PNG plots.")] = False,
 ) -> None:
     """Analyse a training run: reward vs. length, "aha" phrases, answer flips, plots and an HTML report.
@@ -79,6 +83,13 @@ def analyze(
         from medzero.errors import ConfigError
 
         raise ConfigError(f"--letters: expected distinct capital letters such as ABCDE, got {letters!r}")
+    if think_preopened is None:
+        info = run / "run_info.json" if run.is_dir() else None
+        think_preopened = bool(
+            info is not None
+            and info.is_file()
+            and json.loads(info.read_text(encoding="utf-8")).get("think_preopened")
+        )
     cfg = AnalyzeConfig(
         final_mode=final_mode, option_letters=letters, flips=not no_flips, think_preopened=think_preopened
     )

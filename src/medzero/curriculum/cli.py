@@ -17,10 +17,11 @@ _BINS = "Bins"
 
 def grade_cmd(
     dataset: Annotated[Path, typer.Argument(help="Question file (any loader format) or a prepared folder.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumable).")],
     model: Annotated[
         str, typer.Option(help="Model dir / hub id, or served model name (openai).", rich_help_panel=_MODEL)
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumable).")],
+    ] = "",
+    gguf_file: opt.GGUFFile = None,
     k: Annotated[int, typer.Option("--k", help="Sampled answers per question.", rich_help_panel=_GEN)] = 8,
     backend: opt.Backend = "hf",
     adapter: opt.Adapter = None,
@@ -61,6 +62,8 @@ def grade_cmd(
 
         recipe_path = prompt_from / "config.yaml" if prompt_from.is_dir() else prompt_from
         prompt = load_recipe(recipe_path).data.prompt
+    if not model and not gguf_file:
+        raise typer.BadParameter("--model (or --gguf-file) is required")
     cfg = GradeConfig(
         prompt=prompt,
         dataset=str(dataset),
@@ -76,6 +79,7 @@ def grade_cmd(
         thresholds=BinThresholds(easy_min=easy_min, medium_min=medium_min),
         limit=limit,
         adapter=adapter,
+        gguf_file=gguf_file,
         batch_size=batch_size,
         base_url=base_url,
         device=device,

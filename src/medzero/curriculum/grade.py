@@ -70,6 +70,9 @@ class GradeConfig:
     thresholds: BinThresholds = field(default_factory=BinThresholds, metadata={"help": "Bin cut points."})
     limit: int | None = field(default=None, metadata={"help": "Grade only the first N questions."})
     adapter: str | None = field(default=None, metadata={"help": "LoRA adapter dir (hf, vllm)."})
+    gguf_file: str | None = field(
+        default=None, metadata={"help": "GGUF file converted once and used as the model ('packaged')."}
+    )
     batch_size: int = field(
         default=16, metadata={"help": "hf: prompts per generate call; openai: in flight."}
     )
@@ -98,6 +101,7 @@ class GradeConfig:
             model=self.model,
             out=self.out,
             adapter=self.adapter,
+            gguf_file=self.gguf_file,
             backend=self.backend,
             benchmarks=[f"file:{questions}"],
             limit=self.limit,
@@ -213,6 +217,7 @@ def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
         "grade": {
             "model": cfg.model,
             "adapter": cfg.adapter,
+            "gguf_file": cfg.gguf_file,
             "backend": cfg.backend,
             "k": cfg.k,
             "sampling": {

@@ -13,8 +13,15 @@ Four templates are registered:
 Options are rendered one per line, ``(A) text``, except by ``seed`` (the ``answer_choices`` layout).
 
 A prompt is produced as chat messages (:func:`build_messages`); :func:`build_text` turns them
-into a single string with the tokenizer's chat template when it has one, or with a simple
-``Role: content`` layout otherwise.
+into a single string. The layout (:func:`prompt_form`) depends on the tokenizer:
+
+* ``chat`` — the tokenizer's chat template (instruct models);
+* ``r1zero-text`` — a tokenizer *without* a chat template (a base model) and a prompt that asks
+  for ``<think>`` tags: DeepSeek-R1-Zero's plain-text completion prompt, i.e. the instructions,
+  ``User: ...`` and ``Assistant: <think>``. The prompt opens ``<think>`` (the format reward and
+  the extractor are told) and the Assistant's turn ends at ``</answer>`` (a base model has no
+  end-of-turn token, so generation stops there);
+* ``roles-text`` — no chat template and no think tags: ``System: ...``/``User: ...``/``Assistant:``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ SEED_SYSTEM_PROMPT = (
     "<answer> answer here </answer>"
 )
 ANSWER_CHOICES = "\nAnswer Choices: "
+THINK_OPEN, ANSWER_CLOSE = "<think>", "</answer>"
 
 
 @dataclass(frozen=True)
@@ -166,11 +174,57 @@ def build_messages(mcq: MCQ, cfg: PromptConfig | None = None) -> list[dict[str, 
     return [{"role": "user", "content": user}]
 
 
+@dataclass(frozen=True)
+class PromptForm:
+    """How a prompt is laid out for one tokenizer (see the module docstring)."""
+
+    name: Literal["chat", "r1zero-text", "roles-text"]
+    #: the prompt itself opens ``<think>``: completions start inside the reasoning
+    think_preopened: bool = False
+    #: text that ends the Assistant's turn when the model has no end-of-turn token
+    stop: str | None = None
+
+    def describe(self) -> str:
+        if self.name == "chat":
+            opened = ", whose generation prompt opens <think>" if self.think_preopened else ""
+            return f"chat: the tokenizer's chat template{opened}"
+        if self.name == "r1zero-text":
+            return (
+                "r1zero-text: no chat template (a base model), so R1-Zero's plain-text completion "
+                "prompt ending 'Assistant: <think>'; the format reward and the extractor know <think> "
+                f"is opened, and completions stop at {self.stop}"
+            )
+        return "roles-text: no chat template; plain 'System:/User:/Assistant:' lines"
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    return tokenizer is not None and bool(getattr(tokenizer, "chat_template", None))
+
+
+def asks_for_think(messages: list[dict[str, str]]) -> bool:
+    """True when the prompt asks for ``<think>`` tags (the r1zero templates do)."""
+    return any(THINK_OPEN in m["content"] for m in messages)
+
+
+def prompt_form(messages: list[dict[str, str]], tokenizer: Any = None) -> PromptForm:
+    """The layout :func:`messages_to_text` uses for these messages and this tokenizer."""
+    if has_chat_template(tokenizer):
+        return PromptForm("chat", think_preopened=template_preopens_think(tokenizer))
+    if asks_for_think(messages):
+        return PromptForm("r1zero-text", think_preopened=True, stop=ANSWER_CLOSE)
+    return PromptForm("roles-text")
+
+
 def messages_to_text(messages: list[dict[str, str]], tokenizer: Any = None) -> str:
-    """Apply the tokenizer's chat template (with the generation prompt) when it has one,
-    else lay out ``System: ...\\nUser: ...\\nAssistant:``."""
-    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+    """The prompt string in the layout of :func:`prompt_form`: the chat template with its
+    generation prompt; R1-Zero's instructions, ``User: ...`` and ``Assistant: <think>``; or
+    ``System: ...``, ``User: ...`` and ``Assistant:``."""
+    form = prompt_form(messages, tokenizer)
+    if form.name == "chat":
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if form.name == "r1zero-text":
+        lines = [m["content"] if m["role"] == "system" else f"User: {m['content']}" for m in messages]
+        return "\n".join([*lines, f"Assistant: {THINK_OPEN}"])
     lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
     return "\n".join([*lines, "Assistant:"])
 
@@ -184,10 +238,25 @@ def template_preopens_think(tokenizer: Any) -> bool:
     """True when the chat template's generation prompt already ends inside ``<think>``
     (e.g. DeepSeek-R1 distills, Qwen3 thinking): completions then start with the reasoning and
     carry only ``</think>``; the format reward and the extractor must know."""
-    if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+    if not has_chat_template(tokenizer):
         return False
     text = tokenizer.apply_chat_template(
         [{"role": "user", "content": "x"}], tokenize=False, add_generation_prompt=True
     )
     tail = text.rstrip()
     return tail.endswith("<think>")
+
+
+def stop_cut(token_ids: list[int], tokenizer: Any, stop: str) -> int | None:
+    """How many of ``token_ids`` to keep so that the decoded text ends with the first ``stop``
+    (the token that completes it included); ``None`` when ``stop`` never appears."""
+    if stop not in tokenizer.decode(token_ids, skip_special_tokens=True):
+        return None
+    lo, hi = 1, len(token_ids)  # smallest prefix length whose text contains stop (monotone)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if stop in tokenizer.decode(token_ids[:mid], skip_special_tokens=True):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

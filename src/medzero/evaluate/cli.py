@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         adapter: opt.Adapter = None,
+        gguf_file: opt.GGUFFile = None,
         backend: opt.Backend = "hf",
         base_url: opt.BaseUrl = None,
         device: opt.Device = None,
@@ -147,9 +148,11 @@ def register(app: typer.Typer) -> None:
         """
         if ctx.invoked_subcommand is not None:
             return
-        if out is None or (model is None and run_dir is None):
+        if out is None or (model is None and run_dir is None and gguf_file is None):
             typer.echo(ctx.get_help(), err=True)
-            raise typer.BadParameter("--out and one of --model or --run are required to run an evaluation")
+            raise typer.BadParameter(
+                "--out and one of --model, --gguf-file or --run are required to run an evaluation"
+            )
         from medzero.console import console
         from medzero.evaluate.config import EvalConfig
         from medzero.evaluate.fromrun import eval_settings
@@ -157,8 +160,15 @@ def register(app: typer.Typer) -> None:
         from medzero.evaluate.summary import to_markdown
 
         chosen = eval_settings(run_dir, checkpoint, model, adapter, template, max_new_tokens, dtype)
+        if gguf_file is not None:
+            if run_dir is not None:
+                from medzero.errors import ConfigError
+
+                raise ConfigError("--run takes the run's model: drop --gguf-file, or drop --run")
+            chosen["model"] = chosen["model"] or ""
         cfg = EvalConfig(
             **chosen,
+            gguf_file=gguf_file,
             out=str(out),
             backend=backend,  # type: ignore[arg-type]
             benchmarks=benchmarks,  # type: ignore[arg-type]  (split in __post_init__)

@@ -20,6 +20,10 @@ class EvalConfig:
     )
     out: str = field(metadata={"help": "Output dir: items.jsonl, summary.{json,md,csv}, run.json."})
     adapter: str | None = field(default=None, metadata={"help": "LoRA adapter dir on top of the model."})
+    gguf_file: str | None = field(
+        default=None,
+        metadata={"help": "GGUF file converted once to a cached HF folder ('packaged': Gemma 3 270M)."},
+    )
     backend: Literal["hf", "vllm", "openai"] = field(
         default="hf", metadata={"help": "Generation backend (medzero.evaluate.backends.BACKENDS)."}
     )
@@ -133,6 +137,10 @@ class EvalConfig:
                 raise ConfigError("--tools search needs --index INDEX (a `medzero corpus build` folder)")
             if self.tool_k < 1 or self.max_calls < 1:
                 raise ConfigError(f"tool_k and max_calls must be >= 1, got {self.tool_k}, {self.max_calls}")
+        if self.gguf_file and self.backend == "openai":
+            raise ConfigError(
+                "gguf_file: the openai backend serves its own model; --gguf-file is for hf and vllm"
+            )
         if self.adapter and self.backend == "openai":
             raise ConfigError("adapter: serve the adapter on the server side; --adapter is for hf and vllm")
 
@@ -152,7 +160,7 @@ class EvalConfig:
             raise ConfigError(f"device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
         if self.n_boot < 1:
             raise ConfigError(f"n_boot must be >= 1, got {self.n_boot}")
-        if self.backend != "openai":
+        if self.backend != "openai" and not self.gguf_file and not self.model.endswith(".gguf"):
             check_local_model(self.model, "--model")
         if self.adapter is not None:
             check_local_model(self.adapter, "--adapter", "adapter_config.json")
@@ -181,6 +189,8 @@ class EvalConfig:
     def identity(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.IDENTITY}
         out["prompt"] = asdict(self.prompt) if self.prompt is not None else None
+        if self.gguf_file:  # left out while unset, so OUT dirs written before it existed still resume
+            out["gguf_file"] = self.gguf_file
         return out
 
     def prompt_for(self, benchmark_template: str | None) -> PromptConfig:

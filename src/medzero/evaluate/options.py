@@ -13,6 +13,15 @@ GEN_PANEL = "Generation"
 Adapter = Annotated[
     Optional[str], typer.Option(help="LoRA adapter dir on top of --model.", rich_help_panel=MODEL_PANEL)
 ]
+GGUFFile = Annotated[
+    Optional[str],
+    typer.Option(
+        "--gguf-file",
+        help="A GGUF file, converted once to a cached HF folder and used as the model ('packaged': the "
+        "Gemma 3 270M of the gguf extra); relative to --model when that is a folder.",
+        rich_help_panel=MODEL_PANEL,
+    ),
+]
 Backend = Annotated[str, typer.Option(help="hf | vllm | openai.", rich_help_panel=MODEL_PANEL)]
 BaseUrl = Annotated[
     Optional[str], typer.Option(help="openai: server URL ending in /v1.", rich_help_panel=MODEL_PANEL)

@@ -86,13 +86,38 @@ def planned_keys(cfg: EvalConfig, loaded: list[LoadedBenchmark]) -> dict[str, li
     return plan
 
 
+def _prompt_forms(cfg: EvalConfig, loaded: list[LoadedBenchmark], backend: Any) -> dict[str, Any]:
+    """Per benchmark, the prompt layout the backend uses (whether ``<think>`` is opened, ...)."""
+    from medzero.data.prompts import PromptForm, build_messages
+
+    forms = {}
+    for lb in loaded:
+        if not lb.records:
+            continue
+        messages = build_messages(lb.records[0], _prompt_for(cfg, lb))
+        form = getattr(backend, "prompt_form", None)
+        think = bool(getattr(backend, "think_preopened", False))
+        forms[lb.benchmark.name] = form(messages) if callable(form) else PromptForm("chat", think)
+    return forms
+
+
+def resolve_eval_model(cfg: EvalConfig) -> str:
+    """``--model`` / ``--gguf-file`` -> what the backend loads (a GGUF file is converted once);
+    the openai backend takes the served model's name as it is."""
+    if cfg.backend == "openai":
+        return cfg.model
+    from medzero.models.resolve import resolve_model
+
+    return resolve_model(cfg.model, cfg.gguf_file)
+
+
 def _make_backend(cfg: EvalConfig):
     from medzero.evaluate.backends import BackendConfig, make_backend
 
     return make_backend(
         cfg.backend,
         BackendConfig(
-            model=cfg.model,
+            model=resolve_eval_model(cfg),
             adapter=cfg.adapter,
             batch_size=cfg.batch_size,
             device=cfg.device,
@@ -152,7 +177,9 @@ def _evaluate(cfg: EvalConfig, backend=None) -> Summary:
             finally:
                 if own_backend:
                     backend.close()
-            run_info["think_preopened"] = _think_preopened(cfg, backend)
+            forms = _prompt_forms(cfg, loaded, backend)
+            run_info["think_preopened"] = _think_preopened(cfg, backend, forms)
+            run_info["prompt_forms"] = {name: f.name for name, f in forms.items()}
             _report_context(backend, cfg, run_info)
         else:
             console.print(f"all {sum(map(len, plan.values()))} items already scored in {out / ITEMS}")
@@ -189,9 +216,11 @@ def _report_context(backend: Any, cfg: EvalConfig, run_info: dict[str, Any]) -> 
         )
 
 
-def _think_preopened(cfg: EvalConfig, backend: Any) -> bool:
+def _think_preopened(cfg: EvalConfig, backend: Any, forms: dict[str, Any]) -> bool:
     if cfg.think_preopened is not None:
         return cfg.think_preopened
+    if forms:
+        return any(f.think_preopened for f in forms.values())
     return bool(getattr(backend, "think_preopened", False))
 
 
@@ -224,7 +253,7 @@ def _generate(cfg, loaded, todo, done, backend, appender) -> list[dict[str, Any]
                 chunk_size=chunk,
                 max_attempts=cfg.max_attempts,
                 on_records=on_records,
-                think_preopened=_think_preopened(cfg, backend),
+                think_preopened=cfg.think_preopened,  # None: each prompt's form decides
             )
             errors.extend(result.errors)
     return errors

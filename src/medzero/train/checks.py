@@ -47,6 +47,7 @@ class Context:
     num_prompts: int | None = None
     reward_funcs: list[Any] = field(default_factory=list)
     deepspeed: DeepSpeedSetup | None = None
+    prompt_form: Any = None  # medzero.data.prompts.PromptForm
 
 
 def effective_grpo(recipe: Recipe) -> dict[str, Any]:
@@ -187,29 +188,37 @@ def _context(g: dict[str, Any], recipe: Recipe, ctx: Context) -> list[Finding]:
 
 
 def _think(recipe: Recipe, ctx: Context) -> list[Finding]:
-    from medzero.data.prompts import template_preopens_think
+    from medzero.data.prompts import PromptForm, has_chat_template, template_preopens_think
 
-    if ctx.tokenizer is None or not template_preopens_think(ctx.tokenizer):
-        return []
+    form = ctx.prompt_form
+    if form is None and has_chat_template(ctx.tokenizer):
+        form = PromptForm("chat", think_preopened=template_preopens_think(ctx.tokenizer))
+    if form is None:
+        return [Finding("prompt_form", "info", "prompt form unknown: the tokenizer is not available here")]
+    found = [Finding("prompt_form", "info", f"prompts: {form.describe()}")]
+    if not form.think_preopened:
+        return found
     conflicting = [n for n, p in recipe.reward_params.items() if (p or {}).get("think_preopened") is False]
     if conflicting:
-        return [
+        found.append(
             Finding(
                 "think_template",
                 "error",
-                "the chat template already opens <think> in the generation prompt, but "
+                "the prompt already opens <think>, but "
                 f"reward_params of {conflicting} set think_preopened: false: the format reward would "
                 "reject every completion.",
             )
-        ]
-    return [
+        )
+        return found
+    found.append(
         Finding(
             "think_template",
             "info",
-            "the chat template pre-opens <think>: completions start inside the reasoning; the format "
+            "the prompt pre-opens <think>: completions start inside the reasoning; the format "
             "reward and the extractor are told (think_preopened=True).",
         )
-    ]
+    )
+    return found
 
 
 def _tool_calls(recipe: Recipe, ctx: Context) -> list[Finding]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from medzero.data.prompts import PromptForm
 from medzero.errors import ConfigError
 from medzero.models.local import check_local_model
 from medzero.train.checks import Context, Finding, errors, run_checks
@@ -33,8 +34,13 @@ class Preflight:
     rows: list[dict[str, Any]]
     report: PromptReport
     findings: list[Finding] = field(default_factory=list)
-    think_preopened: bool = False
+    #: the prompt layout for this tokenizer (None: tokenizer unavailable in ``--check``)
+    form: PromptForm | None = None
     validation: Any = None  # LoadedBenchmark of the validation questions, when the recipe has some
+
+    @property
+    def think_preopened(self) -> bool:
+        return bool(self.form and self.form.think_preopened)
 
     @property
     def ok(self) -> bool:
@@ -61,9 +67,14 @@ def has_cuda() -> bool:
 def resolve_model_path(recipe: Recipe, questions: list[Any] | None = None) -> str:
     """``tiny`` -> the tiny model with a tokenizer trained on the recipe's training ``questions``
     and weights seeded by ``grpo.seed``, built on first use and cached by a hash of both;
-    anything else as given. A local path that does not exist is an error (it cannot be a hub id
-    either)."""
+    a GGUF file (``model.gguf_file``, or a ``.gguf`` name) -> converted once and cached
+    (:func:`medzero.models.resolve.resolve_model`); anything else as given. A local path that
+    does not exist is an error (it cannot be a hub id either)."""
     name = recipe.model.name_or_path
+    if recipe.model.gguf_file or name.endswith(".gguf"):
+        from medzero.models.resolve import resolve_model
+
+        return resolve_model(name, recipe.model.gguf_file)
     if name == "tiny":
         from medzero.models.tiny import corpus_from_questions, ensure_tiny_model
 
@@ -161,7 +172,7 @@ def preflight(
     model that is not available locally: the checks that need it are skipped. ``launch``: the
     accelerate config a ``--check`` is told about (world size, DeepSpeed); without it they come
     from this process's launcher."""
-    from medzero.data.prompts import template_preopens_think
+    from medzero.data.prompts import build_messages, prompt_form
     from medzero.rewards import build_reward_funcs
 
     base = Path(recipe.source).parent if recipe.source else None
@@ -172,8 +183,8 @@ def preflight(
         rows, report = build_rows(questions, recipe.data, tokenizer)
     else:
         rows, report = build_rows(questions, replace(recipe.data, prompt_max_tokens=None), None)
-    think = template_preopens_think(tokenizer)
-    funcs, _ = build_reward_funcs(recipe.rewards, reward_params(recipe, think))
+    form = prompt_form(build_messages(questions[0], recipe.data.prompt), tokenizer) if tokenizer else None
+    funcs, _ = build_reward_funcs(recipe.rewards, reward_params(recipe, bool(form and form.think_preopened)))
     ds = recipe_setup(recipe.grpo, recipe.source, recipe.source or "<recipe>")
     if ds is None:
         ds = launch.deepspeed if launch is not None else environment_setup()
@@ -187,6 +198,7 @@ def preflight(
         columns=sorted(rows[0]) if rows else [],
         num_prompts=len(rows),
         reward_funcs=list(funcs),
+        prompt_form=form,
     )
     findings = run_checks(recipe, ctx)
     _, attn_note = attn_implementation(recipe, ctx.has_cuda)
@@ -197,7 +209,7 @@ def preflight(
         findings.append(Finding("prompt_cap", "warning", report.describe()))
     validation, found = validation_findings(recipe, base, questions)
     findings += found
-    return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, think, validation)
+    return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, form, validation)
 
 
 def validation_findings(recipe: Recipe, base: Path | None, questions: list[Any]) -> tuple[Any, list[Finding]]:
@@ -303,7 +315,7 @@ def warmup_findings(recipe: Recipe, tokenizer: Any, questions: list[Any]) -> lis
 
 def reward_params(recipe: Recipe, think_preopened: bool) -> dict[str, dict[str, Any]]:
     """``reward_params`` plus ``think_preopened=True`` for every reward that takes it when the
-    chat template opens ``<think>`` (an explicit recipe value wins; the checks flag a conflict)."""
+    prompt opens ``<think>`` (an explicit recipe value wins; the checks flag a conflict)."""
     import dataclasses
 
     from medzero.rewards import REWARDS

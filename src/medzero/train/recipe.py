@@ -57,7 +57,19 @@ class ModelSection:
     """The policy model."""
 
     name_or_path: str = field(
-        default="", metadata={"help": "HF hub id or local dir; 'tiny' builds/reuses the local tiny model."}
+        default="",
+        metadata={
+            "help": "HF hub id or local dir; 'tiny' builds/reuses the local tiny model; a .gguf file is "
+            "converted once (see gguf_file)."
+        },
+    )
+    gguf_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "A GGUF file to convert once to a cached HF folder and use ('packaged': the Gemma 3 "
+            "270M of the gguf extra); relative to name_or_path when that is a folder. name_or_path may "
+            "then be left empty."
+        },
     )
     dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16."})
     attn_implementation: str | None = field(
@@ -386,8 +398,8 @@ def recipe_from_dict(
 
 def _validate(recipe: Recipe, ctx: _Ctx) -> None:
     check_ranges(recipe, ctx.where)
-    if not recipe.model.name_or_path:
-        raise ConfigError(f'{ctx.source}: "model.name_or_path" is required')
+    if not recipe.model.name_or_path and not recipe.model.gguf_file:
+        raise ConfigError(f'{ctx.source}: "model.name_or_path" (or "model.gguf_file") is required')
     d = recipe.data
     given = [k for k in DATA_SOURCES if getattr(d, k) not in (None, False)]
     if len(given) != 1:

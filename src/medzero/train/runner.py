@@ -189,6 +189,7 @@ def _run_info(recipe: Recipe, pre: Preflight, out: Path, cfg: Any, resumed: tupl
             "num_questions": len(pre.rows),
             "prompt_cap": asdict(pre.report),
             "think_preopened": pre.think_preopened,
+            "prompt_form": pre.form.name if pre.form else None,
             "reward_weights": recipe.rewards,
             "num_generations": cfg.num_generations,
             "generation_batch_size": cfg.generation_batch_size,
@@ -304,6 +305,7 @@ def train(
         reward_names=list(recipe.rewards),
         completions_writer=writer,
         tools=tools or None,
+        stop_text=pre.form.stop if pre.form else None,
     )
     trainer.think_preopened = pre.think_preopened
     trainer.answer_observers.append(guard.observe)

@@ -6,6 +6,10 @@ so two methods are wrapped (both call TRL first and change nothing it computes):
 * ``_generate`` — notes each local completion's token length and whether it was cut at
   ``max_completion_length`` (same rule as TRL's ``completions/clipped_ratio``: the last token is
   neither EOS nor pad);
+* ``_generate_single_turn`` — only with ``stop_text`` (R1-Zero's plain-text prompt for a base
+  model, whose turn ends at ``</answer>``): each completion is cut after the first ``stop_text``
+  and closed with the end-of-sequence token, as a stop string would end it (TRL's generation has
+  none). TRL then scores, masks and trains on exactly the cut completions;
 * ``_generate_and_score_completions`` — after TRL has scored a generation round, gathers prompt
   ids, gold letters, lengths and truncation flags from every process, and rank 0 writes them with
   the per-reward scores and advantages TRL keeps (already gathered) in ``self._logs``. A subclass
@@ -34,6 +38,7 @@ class MedzeroGRPOTrainer(GRPOTrainer):
     Args:
         reward_names: names for the reward functions, in order (metric keys use them).
         completions_writer: where rank 0 writes completions (``None`` on other ranks or to disable).
+        stop_text: end each completion after the first occurrence of this text (``None``: off).
     """
 
     def __init__(
@@ -41,9 +46,11 @@ class MedzeroGRPOTrainer(GRPOTrainer):
         *args: Any,
         reward_names: list[str],
         completions_writer: CompletionsWriter | None = None,
+        stop_text: str | None = None,
         **kw: Any,
     ):
         super().__init__(*args, **kw)
+        self.stop_text = stop_text
         if len(reward_names) != len(self.reward_func_names):
             raise ValueError(
                 f"{len(reward_names)} reward names for {len(self.reward_func_names)} reward functions"
@@ -66,6 +73,30 @@ class MedzeroGRPOTrainer(GRPOTrainer):
         if self.is_world_process_zero():
             self.model_card_writer(Path(self.args.output_dir))
         return None
+
+    def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, *args, **kw):
+        completion_ids, logprobs = super()._generate_single_turn(
+            prompt_ids, images, multimodal_fields, num_generations, *args, **kw
+        )
+        if not self.stop_text:
+            return completion_ids, logprobs
+        from medzero.data.prompts import stop_cut
+
+        eos = self.eos_token_ids[0]
+        cut_ids, cut_logprobs = [], [] if logprobs is not None else None
+        for i, ids in enumerate(completion_ids):
+            at = stop_cut(list(ids), self._tokenizer, self.stop_text)
+            if at is None:
+                cut_ids.append(ids)
+                if cut_logprobs is not None:
+                    cut_logprobs.append(logprobs[i])
+                continue
+            if cut_logprobs is None:  # transformers generation: close the turn with EOS
+                cut_ids.append([*ids[:at], eos])
+            else:  # sampled log-probabilities exist only for sampled tokens: cut, add nothing
+                cut_ids.append(list(ids[:at]))
+                cut_logprobs.append(logprobs[i][:at])
+        return cut_ids, cut_logprobs
 
     def _generate(self, prompts: list):
         out = super()._generate(prompts)

@@ -109,3 +109,24 @@ def test_prompt_plus_new_tokens_never_exceed_the_context(noisy_model, capfd):
     assert backend.capped_prompts >= 1 and backend.overlong_prompts == sum(n >= ctx for n in lengths)
     err = capfd.readouterr().err
     assert "longer than the specified maximum" not in err and "maximum length" not in err
+
+
+def test_a_tokenizer_without_chat_template_gets_r1zero_text_and_stops_at_answer(noisy_model):
+    import copy
+
+    from medzero.evaluate.scoring import opens_think
+
+    model, tok = noisy_model
+    tok = copy.deepcopy(tok)
+    tok.chat_template = None  # a base model
+    backend = HFBackend(BackendConfig(model="x", device="cpu"), model=model, tokenizer=tok)
+    prompts = _prompts(2)
+    assert backend.prompt_form(prompts[0]).name == "r1zero-text" and opens_think(backend, prompts[0])
+    assert tok.decode(backend.encode(prompts)[0]).endswith("Assistant: <think>")
+    tail = tok("x</think><answer>A</answer> and more text", add_special_tokens=False)["input_ids"]
+    backend._stops = ["</answer>"]  # what generate() sets for these prompts
+    gen = backend._to_generation(tail, [0] * 5)
+    assert gen.text.endswith("<answer>A</answer>") and gen.finish_reason == "stop"
+    assert gen.completion_tokens < len(tail)
+    out = backend.generate(prompts, max_new_tokens=6)  # generate() accepts the stop strings
+    assert all(g[0].completion_tokens <= 6 for g in out)

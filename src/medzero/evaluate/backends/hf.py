@@ -1,7 +1,8 @@
 """The transformers backend: batched ``model.generate`` on CPU or GPU.
 
-Prompts are rendered with the tokenizer's chat template when it has one (else the plain
-``Role: content`` layout of :func:`medzero.data.prompts.messages_to_text`), sorted by length
+Prompts are rendered in the layout of :func:`medzero.data.prompts.prompt_form` (the chat template;
+for a base model without one, R1-Zero's plain-text prompt, whose turn ends at ``</answer>``: a
+generation stops there), sorted by length
 (longest first, so an out-of-memory error shows up on the first batch and padding is minimal),
 left-padded and generated ``batch_size`` at a time. Greedy decoding unless ``temperature > 0``;
 then every (prompt, sample) row draws its tokens from its own generator seeded with
@@ -24,7 +25,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessorList
 
-from medzero.data.prompts import messages_to_text, template_preopens_think
+from medzero.data.prompts import PromptForm, messages_to_text, prompt_form, stop_cut, template_preopens_think
 from medzero.errors import ConfigError
 from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
 
@@ -118,6 +119,11 @@ class HFBackend:
         # Chat templates add their own BOS; the plain layout needs the tokenizer's special tokens.
         self._add_special = not getattr(tokenizer, "chat_template", None)
         self._tools: list[Any] | None = None
+        self._stops: list[str] | None = None
+
+    def prompt_form(self, messages: list[Message]) -> PromptForm:
+        """The layout these messages get with this tokenizer (it says whether ``<think>`` is opened)."""
+        return prompt_form(messages, self.tokenizer)
 
     @property
     def capped_prompts(self) -> int:
@@ -156,6 +162,7 @@ class HFBackend:
     ) -> list[list[Generation]]:
         ids = self.encode(prompts, tools)
         self._tools = tools or None
+        self._stops = sorted({f.stop for f in map(self.prompt_form, prompts) if f.stop}) or None
         seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
         results: list[list[Generation]] = [[] for _ in prompts]
         # Prompt + new tokens must fit the context: each prompt's cap is lowered to what fits
@@ -242,7 +249,11 @@ class HFBackend:
         processors = LogitsProcessorList()
         if temperature > 0:  # rows are prompt-major: prompt i's samples are rows i*n .. i*n+n-1
             processors.append(_SeededSampler([s for row in seeds for s in row[:n]], temperature))
-        out = self.model.generate(**enc, generation_config=gen_cfg, logits_processor=processors)
+        extra: dict[str, Any] = {}
+        if self._stops:  # a base model's turn ends at </answer> (stop strings need the tokenizer)
+            gen_cfg.stop_strings = self._stops
+            extra["tokenizer"] = self.tokenizer
+        out = self.model.generate(**enc, generation_config=gen_cfg, logits_processor=processors, **extra)
         new = out[:, enc["input_ids"].shape[1] :].tolist()
         n = gen_cfg.num_return_sequences
         gens: list[list[Generation]] = []
@@ -256,6 +267,10 @@ class HFBackend:
             kept, reason = tokens, "length"
         else:
             kept, reason = tokens[: cut + 1], "stop"
+        for stop in self._stops or ():
+            at = stop_cut(kept, self.tokenizer, stop)
+            if at is not None:
+                kept, reason = kept[:at], "stop"
         if self._tools:
             from trl.chat_template_utils import parse_response
 
