@@ -23,6 +23,10 @@ def test_list_reads_the_registries():
     )
     assert out.returncode == 0
     assert out.stdout.startswith("rewards: ") and "accuracy" in out.stdout and "format" in out.stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "medzero.cli", "list", "reward-presets"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout == "reward-presets: seed\n"
 
 
 def test_user_error_exits_2_without_traceback():

@@ -18,6 +18,7 @@ from medzero import __version__
 #: Registries shown by ``medzero list``: name -> "module:attribute" (imported only when listed).
 REGISTRIES = {
     "rewards": "medzero.rewards:REWARDS",
+    "reward-presets": "medzero.rewards:PRESETS",
     "benchmarks": "medzero.evaluate.benchmarks:BENCHMARKS",
     "backends": "medzero.evaluate.backends:BACKENDS",
     "formats": "medzero.data.loaders:FORMATS",
@@ -71,7 +72,7 @@ def build_app() -> typer.Typer:
     def _list(
         kind: str = typer.Argument("all", help=f"One of: all, {', '.join(REGISTRIES)}."),
     ) -> None:
-        """List what is registered by name: rewards, benchmarks, backends, data formats, prompt templates."""
+        """List what is registered by name: rewards, reward presets, benchmarks, backends, data formats, prompt templates."""
         from medzero.errors import ConfigError
         from medzero.registry import did_you_mean
 
