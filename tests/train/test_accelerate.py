@@ -72,7 +72,7 @@ def accelerate_cli():
 @pytest.mark.slow
 @pytest.mark.gpu
 def test_deepspeed_zero2_on_one_gpu(tiny_model_dir, tmp_path):
-    """DeepSpeed cannot train on a plain CPU: this runs only where CUDA and deepspeed exist."""
+    """DeepSpeed's CUDA path (the CPU path is tests/train/test_deepspeed.py): only where CUDA and deepspeed exist."""
     pytest.importorskip("deepspeed")
     recipe, out = tmp_path / "tiny.yaml", tmp_path / "run"
     write_recipe(recipe, tiny_model_dir)

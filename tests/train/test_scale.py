@@ -203,6 +203,7 @@ def test_use_cpu_false_without_cuda_in_a_multi_process_launch_is_an_error():
     rec = recipe({"use_cpu": False})
     assert "do not train together" in found(rec, world_size=2)[("use_cpu", "error")]
     assert ("use_cpu", "error") not in found(rec, world_size=1)
+    assert ("use_cpu", "error") not in found(recipe(), world_size=2)  # unset: medzero sets use_cpu
     assert ("use_cpu", "error") not in found(rec, world_size=2, deepspeed=ZERO3)
 
 

@@ -19,7 +19,7 @@ from medzero.train.scale import DeepSpeedSetup
 def scale_findings(g: dict[str, Any], recipe: Recipe, ctx: Context) -> list[Finding]:
     """All scale-path checks; ``g`` is the effective GRPOConfig mapping with the generation batch filled in."""
     ds: DeepSpeedSetup | None = ctx.deepspeed
-    out = _launch(g, ctx)
+    out = _launch(recipe, ctx)
     if ds is None:
         return out
     if importlib.util.find_spec("deepspeed") is None:
@@ -45,9 +45,11 @@ def scale_findings(g: dict[str, Any], recipe: Recipe, ctx: Context) -> list[Find
     return out
 
 
-def _launch(g: dict[str, Any], ctx: Context) -> list[Finding]:
-    """Several processes without CUDA and without DeepSpeed must run on accelerate's CPU path."""
-    if ctx.world_size > 1 and not ctx.has_cuda and ctx.deepspeed is None and g.get("use_cpu") is False:
+def _launch(recipe: Recipe, ctx: Context) -> list[Finding]:
+    """Several processes without CUDA and without DeepSpeed must run on accelerate's CPU path (an
+    explicit ``use_cpu: false`` in the recipe; TRL's default is what medzero replaces on CPUs)."""
+    explicit_off = recipe.grpo.get("use_cpu") is False
+    if ctx.world_size > 1 and not ctx.has_cuda and ctx.deepspeed is None and explicit_off:
         return [
             Finding(
                 "use_cpu",
