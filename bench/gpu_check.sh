@@ -10,6 +10,16 @@
 # Settings (environment): PRESET (small-100m), STEPS (10 GRPO steps), BATCH (64 completions per
 # step), NGEN (8 per prompt), MAXLEN (64 new tokens), EVAL_N (256 questions), PY (the venv's python).
 # Random weights never emit end-of-sequence, so every completion runs to MAXLEN: a fixed workload.
+#
+# Then bench/gpu_scale.py (SCALE=0 skips it; SCALE_STEPS, 3, steps per case): one ZeRO-3 GRPO step
+# on one GPU through `accelerate launch --config_file recipes/accelerate/zero3.yaml`, LoRA and
+# QLoRA steps, and continuous-batching ("paged") generation against plain generate; writes
+# OUT/scale/gpu_scale.json. A device without network gets the packages it lacks as wheels built
+# here (the device has torch and transformers):
+#   DS_BUILD_OPS=0 .venv/bin/pip wheel --no-deps -w wheels -c constraints.txt deepspeed hjson \
+#       py-cpuinfo ninja msgpack einops trl accelerate peft datasets bitsandbytes
+#   (plus whichever of medzero's own dependencies the device lacks: `pip install --dry-run .` there)
+#   WHEELS=wheels PY=python3 bench/gpu_check.sh OUT       # installs them (--no-index --no-deps) first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -17,9 +27,13 @@ PY=${PY:-.venv/bin/python}
 export PRESET=${PRESET:-small-100m} STEPS=${STEPS:-10} BATCH=${BATCH:-64} NGEN=${NGEN:-8}
 export MAXLEN=${MAXLEN:-64} EVAL_N=${EVAL_N:-256} MEDZERO_NO_PROGRESS=1 PYTHONUNBUFFERED=1
 export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's medzero, installed or not
 OUT=${1:-gpu-check-out}
 rm -rf "$OUT"
 mkdir -p "$OUT"
+if [ -n "${WHEELS:-}" ]; then
+    "$PY" -m pip install -q --no-index --no-deps "$WHEELS"/*.whl
+fi
 "$PY" - "$OUT" <<'EOF'
 import json, os, statistics, sys, time
 from pathlib import Path
@@ -124,3 +138,9 @@ print(f"| GRPO ({steps} steps x {batch} completions x {maxlen} tokens) | {t['ste
       f"{t['completion_tokens_per_s']} generated | {t['peak_gib']} |")
 print(f"| eval ({len(items)} questions, greedy, {maxlen} tokens) | - | {e['generated_tokens_per_s']} generated | {e['peak_gib']} |")
 EOF
+
+if [ "${SCALE:-1}" != 0 ]; then
+    SMOKE=()
+    [ "${GPU_CHECK_ALLOW_CPU:-0}" = 1 ] && SMOKE=(--cpu)
+    "$PY" bench/gpu_scale.py "$OUT/scale" "$OUT/model" --steps "${SCALE_STEPS:-3}" ${SMOKE[@]+"${SMOKE[@]}"}
+fi
