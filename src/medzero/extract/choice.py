@@ -39,6 +39,8 @@ _SEP = re.compile(
 # After a letter: that option's text as a label ("B (Zinc)", "B. Zinc", "B: Zinc"), skipped
 # before looking for a hedge.
 _LABEL_GAP = re.compile(r"[).:\]]?[ \t]{0,3}\(?")
+# A cheap pre-check: no separator character or word in the window, no hedge to look for.
+_SEP_HINT = re.compile(r"[/,&|+]| or | and | vs", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z']{1,20}")
 # Words after an upper-case A/I that still make it a letter ("A because ...", "I is correct").
 CONNECTORS = frozenset(
@@ -155,7 +157,7 @@ def parse_choice(text: str, i: int, end: int, opts: Options) -> Choice:
             and not (other in "AI" and _is_word_after(text, h.end(1), end, other, opts))
         ):
             return Choice(None, "hedge", j, h.end())
-    if opts.texts:  # "B (Zinc) or A", "B. Zinc, Iron": the hedge follows the letter's text
+    if opts.texts and _SEP_HINT.search(text, k, end):  # "B (Zinc) or A": after the letter's text
         g = _LABEL_GAP.match(text, k, end).end()
         label = _text_at(text, g, end, opts) if g < end else None
         if label is not None:

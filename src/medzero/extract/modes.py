@@ -23,11 +23,34 @@ _STATEMENT_INDENT = 16  # "The correct answer is": a statement line starts this 
 UNCLOSED_THINK = Extraction(None, reason="unclosed_think")
 UNPARSED = Extraction(None, reason="unparsed")
 # A heading that starts an explanation after a closing answer line: "Answer: B\nExplanation: ...".
+# Found with str.find on these needles (C speed) in the last EXPLANATION_SPAN characters, confirmed
+# at the start of their line with an anchored pattern. Lower-case needles: "Explanation:" and
+# "explanation:" are found, an all-capitals "EXPLANATION:" is not.
+_EXPLANATION_NEEDLES = ("xplanation", "ationale", "eason", "ustification")
 _EXPLANATION = re.compile(
-    r"^[ \t>#*_-]{0,6}(?:explanation|rationale|reasoning|reason|justification)[ \t*_]{0,4}:",
-    re.IGNORECASE | re.MULTILINE,
+    r"[ \t>#*_-]{0,6}(?:explanation|rationale|reasoning|reason|justification)[ \t*_]{0,4}:", re.IGNORECASE
 )
-_EXPLANATION_TRIES = 8  # explanation headings tried before giving up (keeps strict linear)
+_HEADING_MARKUP = frozenset(" \t>#*_-")
+EXPLANATION_SPAN = 2000  # an explanation after the answer line is at most this long
+_EXPLANATION_TRIES = 8  # explanation headings tried before giving up
+
+
+def explanation_headings(text: str, lo: int) -> list[tuple[int, int]]:
+    """``(line start, heading end)`` of each line in ``text[lo:]`` that starts with an
+    explanation heading ("Explanation:", "**Rationale:**", "Reason:"), in text order."""
+    found = []
+    for needle in _EXPLANATION_NEEDLES:
+        p = text.find(needle, lo + 1)
+        while p >= 0:
+            j = p - 1  # the heading's first letter; only markup may stand before it on its line
+            while j > lo and text[j - 1] in _HEADING_MARKUP and p - j < 8:
+                j -= 1
+            if j == lo or text[j - 1] == "\n":
+                m = _EXPLANATION.match(text, j, p + 40)
+                if m is not None:
+                    found.append((j, m.end()))
+            p = text.find(needle, p + 1)
+    return sorted(found)
 
 
 _TAG_INNER = 300  # statements inside an <answer> tag are looked for in its first characters only
@@ -132,19 +155,21 @@ def line_answer(text: str, lo: int, ls: int, e: int, opts: Options) -> Extractio
 
 def explained_answer(text: str, lo: int, opts: Options) -> Extraction | None:
     """A closing answer line followed only by an explanation ("Answer: B\nExplanation: ..."):
-    the answer of the line above the first explanation heading that has one, unless a statement
-    inside the explanation names a different option (then a hedge). None when there is none."""
-    for n, m in enumerate(_EXPLANATION.finditer(text, lo)):
+    the answer of the line above the first explanation heading (in the last
+    :data:`EXPLANATION_SPAN` characters) that has one, unless a statement inside the explanation
+    names a different option (then a hedge). None when there is none."""
+    wlo = max(lo, len(text) - EXPLANATION_SPAN)
+    for n, (hs, he) in enumerate(explanation_headings(text, wlo)):
         if n >= _EXPLANATION_TRIES:
             return None
-        pe = rstrip_end(text, lo, m.start())
+        pe = rstrip_end(text, lo, hs)
         if pe <= lo:
             continue
         ps = max(text.rfind("\n", lo, pe) + 1, lo, pe - TAIL_LIMIT)
         res = line_answer(text, lo, ps, pe, opts)
         if res is None or res.letter is None:
             continue
-        for st in statements.forward(text, m.end()):
+        for st in statements.forward(text, he):
             other = read(text, st, opts)
             if (other.letter is not None and other.letter != res.letter) or other.reason == "hedge":
                 return Extraction(None, st.method, res.start, other.end, "hedge")
