@@ -76,3 +76,13 @@ def test_eval_run_refuses_a_model_beside_it(run_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["eval", "--run", str(run_dir), "--model", "x", "--out", str(tmp_path / "ev")])
     assert exc.value.code == 2 and "--run takes the run's model" in capsys.readouterr().err
+
+
+def test_a_lora_checkpoint_is_an_adapter_on_the_runs_base_model(run_dir):
+    lora = run_dir / "checkpoint-60"
+    lora.mkdir()
+    (lora / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/elsewhere/base"}))
+    s = run_settings(run_dir, "60")
+    assert (s.adapter, s.model) == (str(lora), "unused")  # run_info.json's resolved model_path wins
+    (run_dir / "run_info.json").write_text("{}")
+    assert run_settings(run_dir, "60").model == "/elsewhere/base"

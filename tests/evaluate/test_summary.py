@@ -116,3 +116,9 @@ def test_a_users_own_file_gets_no_empty_published_table(tmp_path):
     md = to_markdown(s)
     assert "| all | 4 | accuracy | 50.0 [" in md
     assert "Beside the published numbers" not in md and "published, lenient" not in md
+
+
+def test_context_caps_are_noted_in_summary_md():
+    s = _summarize([rec("medqa", str(i), True) for i in range(2)])
+    s.run["context"] = {"length": 64, "capped_prompts": 3, "overlong_prompts": 1}
+    assert "the model's context (64 tokens) gave 3 prompt(s) fewer new tokens" in to_markdown(s)

@@ -257,6 +257,12 @@ def to_markdown(summary: Summary) -> str:
         for b in summary.benchmarks.values()
         if b.n_excluded or b.n_missing
     ]
+    ctx = summary.run.get("context") or {}
+    if ctx.get("capped_prompts") or ctx.get("overlong_prompts"):
+        notes.append(
+            f"- the model's context ({ctx.get('length')} tokens) gave {ctx.get('capped_prompts', 0)} prompt(s) "
+            f"fewer new tokens than asked and left {ctx.get('overlong_prompts', 0)} prompt(s) no room at all"
+        )
     if notes:
         lines += ["", *notes]
     if summary.tools is not None:
