@@ -245,7 +245,7 @@ def test_bench_script_runs_on_synthetic_data() -> None:
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "extract.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / "extract.py"
     spec = importlib.util.spec_from_file_location("bench_extract", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
