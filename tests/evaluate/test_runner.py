@@ -173,3 +173,14 @@ def test_gguf_file_is_part_of_the_identity_only_when_set(tmp_path):
     assert EvalConfig(model="", gguf_file="packaged", out=str(tmp_path)).identity()["gguf_file"] == "packaged"
     with pytest.raises(ConfigError, match="gguf_file"):
         EvalConfig(model="m", gguf_file="x.gguf", backend="openai", base_url="http://h/v1", out=str(tmp_path))
+
+
+def test_a_prompt_field_added_later_does_not_block_a_resume(tmp_path, question_file):
+    out = tmp_path / "out"
+    evaluate(_cfg(out, question_file, limit=2), backend=ScriptedBackend())
+    run = json.loads((out / "run.json").read_text())
+    del run["identity"]["prompt"]["system_role"]  # as written by a version without that field
+    (out / "run.json").write_text(json.dumps(run))
+    again = ScriptedBackend()
+    evaluate(_cfg(out, question_file, limit=2), backend=again)
+    assert again.calls == []

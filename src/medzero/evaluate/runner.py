@@ -39,6 +39,14 @@ ERRORS = "errors.jsonl"
 RUN = "run.json"
 
 
+def _differs(old: Any, new: Any) -> bool:
+    """A setting changed; for a nested setting (the prompt configuration) only the fields both
+    versions know are compared, so a field added by a newer medzero does not block a resume."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return any(old[k] != new[k] for k in old.keys() & new.keys())
+    return old != new
+
+
 def _check_run_json(cfg: EvalConfig, out: Path) -> dict[str, Any]:
     """Refuse to resume an OUT written with different output-changing settings."""
     path = out / RUN
@@ -49,7 +57,7 @@ def _check_run_json(cfg: EvalConfig, out: Path) -> dict[str, Any]:
     if not items.exists() or items.stat().st_size == 0:
         return previous  # nothing scored yet (e.g. a first run that failed to load the model)
     old = previous.get("identity") or {}
-    diff = {k: (old.get(k), v) for k, v in cfg.identity().items() if k in old and old[k] != v}
+    diff = {k: (old.get(k), v) for k, v in cfg.identity().items() if k in old and _differs(old[k], v)}
     if diff:
         what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
         raise ConfigError(f"{path}: this OUT was written with other settings ({what}); use a new --out")
