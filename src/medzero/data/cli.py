@@ -34,6 +34,12 @@ KeysOpt = Annotated[
     Optional[list[str]],
     typer.Option("--key", help="HuatuoGPT eval_data.json: benchmark key or source to load (repeatable)."),
 ]
+ImageDirOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--image-dir", help="MedXpertQA-MM: folder of the images (default: beside the file, then images/)."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout instead of tables.")]
 
 
@@ -45,6 +51,7 @@ def _load(
     keys: list[str] | None,
     *,
     only_accepted: bool = False,
+    image_dir: Path | None = None,
 ) -> Any:
     """Load ``path``; with ``only_accepted`` a loader flag is passed only to formats that take it
     (so one flag can serve many files), otherwise an option the format lacks is an error."""
@@ -52,7 +59,12 @@ def _load(
     from medzero.data.loaders import FORMATS, load_mcqs
 
     name = detect_format(path) if fmt == "auto" else fmt
-    given = {"cop_base": cop_base, "medical_only": medical_only or None, "keys": keys or None}
+    given = {
+        "cop_base": cop_base,
+        "medical_only": medical_only or None,
+        "keys": keys or None,
+        "image_dir": image_dir,
+    }
     accepted = FORMATS.get(name).options
     options = {
         k: v
@@ -89,16 +101,20 @@ def inspect_cmd(
     cop_base: CopBaseOpt = None,
     medical_only: MedicalOnlyOpt = False,
     keys: KeysOpt = None,
+    image_dir: ImageDirOpt = None,
 ) -> None:
-    """Detect the format, count records, sources, answer letters and malformed records.
+    """Detect the format, count records, sources, answer letters, malformed records and images
+    (count, distinct files, sizes, missing or undecodable files).
 
     Exit status 0 even when some records are malformed (they are listed); 2 when the file cannot be
-    read or classified.
+    read or classified, or when an image is missing or does not decode (after the report, the
+    first such image is named with file and line).
     """
-    result = _load(path, fmt, cop_base, medical_only, keys)
+    result = _load(path, fmt, cop_base, medical_only, keys, image_dir=image_dir)
     summary = result.summary()
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
+        _refuse_image_errors(result)
         return
     from rich.table import Table
 
@@ -118,6 +134,31 @@ def inspect_cmd(
         out.print(f"[red]skipped[/] {err}")
     if len(result.errors) > 5:
         out.print(f"... and {len(result.errors) - 5} more malformed records (see --json)")
+    images = summary["images"]
+    if images["count"] or images["missing"] or images["unreadable"]:
+        sizes = (
+            f"{images['width']['min']}-{images['width']['max']} x "
+            f"{images['height']['min']}-{images['height']['max']} px"
+            if images["width"]
+            else "-"
+        )
+        out.print(
+            f"images: {images['count']} in {images['records_with_images']} records, "
+            f"{images['unique']} files, {images['bytes']} bytes, {sizes}; "
+            f"missing {len(images['missing'])}, unreadable {len(images['unreadable'])}"
+        )
+    _refuse_image_errors(result)
+
+
+def _refuse_image_errors(result: Any) -> None:
+    """Exit 2 naming the first missing or undecodable image (a located :class:`DataError`)."""
+    problems = result.image_errors()
+    if problems:
+        from medzero.errors import DataError
+
+        more = f" ({len(problems)} image problems in all)" if len(problems) > 1 else ""
+        first = problems[0]
+        raise DataError(first.path, first.line, first.field, first.message + more)
 
 
 @data_app.command("prepare")
@@ -245,7 +286,8 @@ def overlap_cmd(
     medical_only: MedicalOnlyOpt = False,
     keys: KeysOpt = None,
 ) -> None:
-    """Exact and near-duplicate questions shared by a training set and each benchmark (per source).
+    """Exact and near-duplicate questions shared by a training set and each benchmark (per source),
+    and benchmark questions showing an image file identical (sha1) to a training question's.
 
     Exit status 2 when a file holds malformed records, unless --skip-bad (then they are counted in
     "skipped" and listed)."""
@@ -294,13 +336,14 @@ def overlap_cmd(
     from rich.table import Table
 
     title = f"overlap with {train}" + (f" ({skipped[loaded[0].path]} malformed skipped)" if skip_bad else "")
-    table = Table("benchmark", "records", "skipped", "exact", "near", "contaminated", title=title)
+    table = Table("benchmark", "records", "skipped", "exact", "image", "near", "contaminated", title=title)
     for r in reports:
         table.add_row(
             r["benchmark"],
             str(r["records"]),
             str(r.get("skipped", "")),
             str(r["exact"]),
+            str(r["image"]),
             str(r["near"]),
             f"{r['contaminated_frac']:.1%}",
         )

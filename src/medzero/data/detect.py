@@ -37,7 +37,9 @@ def classify_record(rec: Mapping[str, Any]) -> str | None:
     if {"opa", "opb", "cop"} <= keys:
         return "medmcqa"
     if {"question", "label"} <= keys:
-        return "medxpertqa" if "options" in keys else "medmcqa_xpert"
+        if "options" not in keys:
+            return "medmcqa_xpert"
+        return "medxpertqa_mm" if rec.get("images") else "medxpertqa"
     if isinstance(options, list) and "question" in keys and ({"answer", "answer_index"} & keys):
         return "mmlu_pro"
     if isinstance(options, dict) and {"question", "answer_idx"} <= keys:

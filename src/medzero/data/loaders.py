@@ -7,11 +7,14 @@
 Formats are registered by name in :data:`FORMATS` (lazily: a format module is imported the
 first time it is used). ``fmt="auto"`` detects the format from the content
 (:func:`medzero.data.detect.detect_format`). Loading never drops a record silently: a malformed
-record (missing field, wrong type, empty option, answer not among the options, duplicate id) is
-skipped and its :class:`~medzero.errors.DataError` — naming file, line/index and field — is
+record (missing field, wrong type, empty option, answer not among the options, duplicate id,
+missing or undecodable image) is skipped and its :class:`~medzero.errors.DataError` — naming file, line/index and field — is
 kept in :attr:`LoadResult.errors`; ``strict=True`` raises the first one instead. Records left out
 on purpose by an option (``medical_only``, ``official_only``) are counted in
 :attr:`LoadResult.filtered`.
+
+Records of file formats may carry an ``images`` field (file names relative to the data file, see
+:mod:`medzero.data.images`); each image is resolved and checked once, when the file is loaded.
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from medzero.data.formats.base import Format, RecordContext
+from medzero.data.images import (
+    ImageError,
+    ImageInfo,
+    check_image,
+    image_summary,
+    raw_image_list,
+    resolve_images,
+)
 from medzero.data.schema import MCQ
 from medzero.errors import ConfigError, DataError
 from medzero.registry import Registry
@@ -38,6 +49,7 @@ for _name, _target in {
     "pubmedqa_test": "medzero.data.formats.pubmedqa:PUBMEDQA_TEST",
     "mmlu_pro": "medzero.data.formats.mmlu_pro:MMLU_PRO",
     "medxpertqa": "medzero.data.formats.medxpertqa:MEDXPERTQA",
+    "medxpertqa_mm": "medzero.data.formats.medxpertqa:MEDXPERTQA_MM",
     "huatuo_eval": "medzero.data.formats.huatuo:HUATUO_EVAL",
     "hf": "medzero.data.formats.hf:HF",
 }.items():
@@ -57,6 +69,14 @@ class LoadResult:
         default_factory=list, metadata={"help": "One error per skipped record (file, line/index, field)."}
     )
     filtered: int = field(default=0, metadata={"help": "Records left out on purpose by a loader option."})
+    image_info: dict[str, ImageInfo] = field(
+        default_factory=dict,
+        metadata={"help": "Absolute path -> size and format of each image that decoded."},
+    )
+
+    def image_errors(self) -> list[ImageError]:
+        """The skipped records' image problems (missing or undecodable files)."""
+        return [e for e in self.errors if isinstance(e, ImageError)]
 
     def refuse_errors(self, skip_hint: str) -> None:
         """Raise a :class:`DataError` listing the malformed records (count and the first three),
@@ -91,7 +111,16 @@ class LoadResult:
             "answers": {k: answers[k] for k in sorted(answers)},
             "options": dict(sorted(Counter(len(m.options) for m in self.records).items())),
             "first_errors": [str(e) for e in self.errors[:10]],
+            "images": self._image_block(),
         }
+
+    def _image_block(self) -> dict[str, Any]:
+        with_images = [m for m in self.records if m.images]
+        block = image_summary(self.image_info, sum(len(m.images) for m in with_images), len(with_images))
+        problems = self.image_errors()
+        block["missing"] = [str(e) for e in problems if e.kind == "missing"]
+        block["unreadable"] = [str(e) for e in problems if e.kind == "unreadable"]
+        return block
 
 
 def load_mcqs(path: str | Path, fmt: str = "auto", *, strict: bool = False, **options: Any) -> LoadResult:
@@ -137,7 +166,11 @@ def _collect(spec: Format, path: Path, options: dict[str, Any], strict: bool, re
             if mcq is None:
                 result.filtered += 1
                 continue
+            if spec.file_images and isinstance(raw, dict) and not mcq.images:
+                names = raw_image_list(raw, path, loc)
+                mcq.images = resolve_images(names, path, loc, options.get("image_dir"))
             mcq.validate(str(path), loc)
+            _check_images(mcq, path, loc, result.image_info)
             if mcq.id in first_seen:
                 raise DataError(path, loc, "id", f"duplicate id {mcq.id!r} (first at {first_seen[mcq.id]})")
         except DataError as err:
@@ -147,6 +180,17 @@ def _collect(spec: Format, path: Path, options: dict[str, Any], strict: bool, re
             continue
         first_seen[mcq.id] = loc
         result.records.append(mcq)
+
+
+def _check_images(mcq: MCQ, path: Path, loc: int | None, seen: dict[str, ImageInfo]) -> None:
+    """Decode each image of ``mcq`` once per load (``seen`` caches the result per path)."""
+    for i, image in enumerate(mcq.images):
+        if image in seen:
+            continue
+        try:
+            seen[image] = check_image(image)
+        except ValueError as exc:
+            raise ImageError(path, loc, i, image, "unreadable", str(exc)) from None
 
 
 def sample_questions() -> list[MCQ]:

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from medzero.data.images import image_digest
 from medzero.data.schema import MCQ, normalize_text
 
 _WORD = re.compile(r"\w+")
@@ -39,7 +40,12 @@ class Match:
 
     eval_id: str = field(metadata={"help": "Benchmark question id."})
     train_id: str = field(metadata={"help": "Most similar training question id."})
-    kind: str = field(metadata={"help": "'exact' (same normalised text) or 'near' (n-gram containment)."})
+    kind: str = field(
+        metadata={
+            "help": "'exact' (same normalised text), 'image' (an identical image file) or 'near' "
+            "(n-gram containment)."
+        }
+    )
     score: float = field(metadata={"help": "Containment of the benchmark question's n-grams, 0..1."})
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,10 +72,13 @@ class OverlapIndex:
         if self.n < 1:
             raise ValueError(f"n must be >= 1, got {self.n}")
         self._exact: dict[str, str] = {}
+        self._images: dict[str, str] = {}  # image sha1 -> first training id showing it
         self._grams: list[frozenset[tuple[str, ...]]] = []
         self._postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
         for i, m in enumerate(self.train):
             self._exact.setdefault(normalize_text(m.question), m.id)
+            for path in m.images:
+                self._images.setdefault(image_digest(path), m.id)
             grams = ngrams(m.question, self.n)
             self._grams.append(grams)
             for g in grams:
@@ -100,6 +109,10 @@ class OverlapIndex:
             if exact is not None:
                 out.append(Match(m.id, exact, "exact", 1.0))
                 continue
+            shared = next((self._images[d] for d in map(image_digest, m.images) if d in self._images), None)
+            if shared is not None:
+                out.append(Match(m.id, shared, "image", 1.0))
+                continue
             i, score = self.best(m.question)
             if i is not None and score >= threshold:
                 out.append(Match(m.id, self.train[i].id, "near", score))
@@ -117,6 +130,7 @@ def overlap_report(
         "records": len(questions),
         "exact": kinds["exact"],
         "near": kinds["near"],
+        "image": kinds["image"],
         "contaminated_frac": round(len(found) / len(questions), 4) if questions else 0.0,
         "matches": [m.to_dict() for m in found],
     }

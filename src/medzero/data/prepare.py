@@ -246,6 +246,8 @@ def prepare_from_mcqs(
     out.mkdir(parents=True, exist_ok=True)
     prompt_cfg = prompt_cfg or PromptConfig()
     rows = [mcq_to_row(m, prompt_cfg) for m in train]
+    if any("images" in r for r in rows):  # one column layout for every row of the dataset
+        rows = [{**r, "images": r.get("images", [])} for r in rows]
     write_jsonl(out / TRAIN_FILE, rows)
     write_jsonl(out / HELDOUT_FILE, [m.to_dict() for m in heldout])
     _save_dataset(rows, out / DATASET_DIR)

@@ -11,6 +11,8 @@ A training or evaluation row carries the question in canonical form plus the pro
 ``answer_text`` gold option text (for the optional partial-credit reward)
 ``prompt``     chat messages (list of ``{"role", "content"}``) from :mod:`medzero.data.prompts`
 ``meta``       JSON string of :attr:`MCQ.meta` (Arrow cannot hold free-form dicts)
+``images``     absolute image paths (only in mixes that hold image questions; text rows
+               of such a mix get ``[]``)
 =============  ==============================================================
 
 TRL passes every column except ``prompt`` to reward functions as keyword arguments, so rewards
@@ -53,6 +55,7 @@ def mcq_to_row(mcq: MCQ, prompt_cfg: PromptConfig | None = None) -> dict[str, An
         "answer_text": mcq.answer_text,
         "prompt": build_messages(mcq, prompt_cfg),
         "meta": json.dumps(mcq.meta, ensure_ascii=False, sort_keys=True),
+        **({"images": list(mcq.images)} if mcq.images else {}),
     }
 
 
@@ -68,4 +71,5 @@ def row_to_mcq(row: dict[str, Any]) -> MCQ:
         options=options_dict(row["options"]),
         answer=row["answer"],
         meta=meta,
+        images=list(row.get("images") or []),
     ).validate()

@@ -23,8 +23,14 @@ def normalize_text(text: str) -> str:
 def question_key(mcq: MCQ) -> str:
     """Hash of the normalised stem and options: equal for duplicated questions (GPQA Medical's
     repeated rows), different for two "all of the following EXCEPT" questions that share a stem
-    but not their options. The one key for de-duplication and for grouping repeated rows."""
+    but not their options. The one key for de-duplication and for grouping repeated rows.
+    Image questions add the content hash of each image, so one question text asked about
+    different pictures gives different keys."""
     parts = [normalize_text(mcq.question), *(normalize_text(t) for t in mcq.options.values())]
+    if mcq.images:
+        from medzero.data.images import image_digest
+
+        parts += ["\x1eimages", *(image_digest(p) for p in mcq.images)]
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
@@ -40,6 +46,9 @@ class MCQ:
         options: ordered ``letter -> text``; letters are consecutive from ``"A"``, 2 to 26 of them.
         answer: the correct letter, one of ``options``.
         meta: free-form extra fields (``subject``, ``split``, ``body_system``, ``medical_task``, ...).
+        images: image file paths shown with the question, in order (empty for text questions).
+            Loaders resolve them to absolute paths and check that each decodes
+            (:mod:`medzero.data.images`).
     """
 
     id: str
@@ -48,6 +57,7 @@ class MCQ:
     options: dict[str, str]
     answer: str
     meta: dict[str, Any] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)
 
     def validate(self, path: str | None = None, line: int | None = None) -> MCQ:
         """Check the invariants; raise :class:`DataError` naming ``path``/``line`` and the field."""
@@ -74,6 +84,8 @@ class MCQ:
             raise DataError(
                 where, line, "answer", f"expected one of {expected[0]}-{expected[-1]}, got {self.answer!r}"
             )
+        if not isinstance(self.images, list) or not all(isinstance(p, str) and p for p in self.images):
+            raise DataError(where, line, "images", f"expected a list of file paths, got {self.images!r}")
         return self
 
     @property
@@ -85,7 +97,8 @@ class MCQ:
         return self.options[self.answer]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The canonical JSONL object; ``images`` only when there are some (text files unchanged)."""
+        out = {
             "id": self.id,
             "source": self.source,
             "question": self.question,
@@ -93,6 +106,9 @@ class MCQ:
             "answer": self.answer,
             "meta": dict(self.meta),
         }
+        if self.images:
+            out["images"] = list(self.images)
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], path: str | None = None, line: int | None = None) -> MCQ:
@@ -107,4 +123,5 @@ class MCQ:
             options=dict(d["options"]) if isinstance(d["options"], dict) else d["options"],
             answer=d["answer"],
             meta=dict(d.get("meta") or {}),
+            images=list(d.get("images") or []),
         ).validate(path, line)

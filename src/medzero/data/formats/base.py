@@ -95,6 +95,13 @@ class Format:
         default_factory=dict,
         metadata={"help": "Accepted loader options (name -> help); None accepts the row format's options."},
     )
+    file_images: bool = field(
+        default=True,
+        metadata={
+            "help": "Records may carry an `images` field of file names relative to the data file "
+            "(medzero.data.images); False where images are decoded objects (datasets rows)."
+        },
+    )
 
 
 def is_row_format(fmt: Format) -> bool:

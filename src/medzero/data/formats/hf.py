@@ -79,5 +79,6 @@ HF = Format(
     help="Hugging Face datasets: save_to_disk folder, local parquet/json/jsonl/csv, or a hub name",
     convert=_convert,
     read=_read,
+    file_images=False,
     options=None,
 )
