@@ -259,3 +259,31 @@ def test_train_check_rejects_an_unreadable_validation_file(tiny_model_dir, tmp_p
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     bad = [f for f in report["findings"] if f["check"] == "validation"]
     assert bad and bad[0]["severity"] == "error" and "missing.jsonl" in bad[0]["message"]
+
+
+def test_validation_does_not_change_training(tiny_model_dir, tmp_path):
+    """Greedy validation draws no random numbers and restores the training mode: a run with
+    validation trains exactly like one without (same metrics, same final weights)."""
+    from safetensors.torch import load_file
+
+    from medzero.train.runner import train
+
+    held = tmp_path / "held.jsonl"
+    write_questions(held, 4)
+    with_v = tiny_recipe(tiny_model_dir, held, every=1, at_start=True)
+    without = tiny_recipe(tiny_model_dir, held)
+    without.validation.benchmark = None
+    train(with_v, tmp_path / "a", progress=False)
+    train(without, tmp_path / "b", progress=False)
+    keys = ("loss", "reward", "grad_norm", "completions/mean_length")
+
+    def train_rows(run):
+        return [{k: r[k] for k in keys} for r in rows(run / "metrics.jsonl") if "loss" in r]
+
+    assert train_rows(tmp_path / "a") == train_rows(tmp_path / "b")
+    a, b = (
+        load_file(tmp_path / "a" / "final" / "model.safetensors"),
+        load_file(tmp_path / "b" / "final" / "model.safetensors"),
+    )
+    assert all((a[k] == b[k]).all() for k in a)
+    assert not (tmp_path / "b" / "best").exists() and (tmp_path / "a" / "best").is_dir()
