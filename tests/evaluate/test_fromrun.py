@@ -58,6 +58,7 @@ def test_eval_run_evaluates_with_the_runs_settings(run_dir, tmp_path):
     assert cfg["model"] == str(run_dir / "best") and cfg["max_new_tokens"] == 7 and cfg["dtype"] == "float32"
     assert cfg["prompt"]["system_role"] == "user" and cfg["prompt"]["template"] == "r1zero-short"
     assert run["context"]["length"] > 0 and run["context"]["capped_prompts"] == 0  # reported
+    assert "system prompt in the user turn" in (out / "summary.md").read_text()
     items = [json.loads(x) for x in (out / "items.jsonl").read_text().splitlines()]
     assert len(items) == 3 and all(r["completion_tokens"] <= 7 for r in items)
     # an explicit option still wins over the run's

@@ -231,7 +231,13 @@ def to_markdown(summary: Summary) -> str:
         lines += [
             f"model `{cfg.get('model')}`"
             + (f" + adapter `{cfg['adapter']}`" if cfg.get("adapter") else "")
-            + f", backend `{cfg.get('backend')}`, template `{cfg.get('template')}`, "
+            + f", backend `{cfg.get('backend')}`, template `{cfg.get('template')}`"
+            + (
+                ", system prompt in the user turn"
+                if (cfg.get("prompt") or {}).get("system_role") == "user"
+                else ""
+            )
+            + ", "
             f"temperature {cfg.get('temperature')}, samples {summary.samples}, "
             f"max new tokens {cfg.get('max_new_tokens')}",
             "",
