@@ -49,3 +49,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     cache = os.environ.get("MEDZERO_CACHE") or tmp_path_factory.mktemp("medzero-cache")
     return ensure_tiny_model(cache_dir=cache)
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny vision-language model, built once per session through `medzero model tiny-vlm`."""
+    from typer.testing import CliRunner
+
+    from medzero.cli import build_app
+
+    out = tmp_path_factory.mktemp("tiny-vlm") / "model"
+    res = CliRunner().invoke(build_app(), ["model", "tiny-vlm", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return out

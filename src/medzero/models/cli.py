@@ -60,6 +60,38 @@ def register(app: typer.Typer) -> None:
         )
         typer.echo(str(path))
 
+    @model_app.command("tiny-vlm")
+    def tiny_vlm(
+        out: Annotated[Path, typer.Option("--out", help="Folder to write the model and processor to.")],
+        seed: Annotated[int, typer.Option(help="Seed for the tokenizer corpus and the weights.")] = 0,
+        image_size: Annotated[
+            int, typer.Option("--image-size", help="Square size (pixels) every image is resized to.")
+        ] = 32,
+        patch_size: Annotated[
+            int, typer.Option("--patch-size", help="Patch side (pixels); one image token per patch.")
+        ] = 8,
+    ) -> None:
+        """Build a tiny vision-language model into OUT (save_pretrained): a SigLIP vision tower and
+        the tiny Llama text tower joined LLaVA-style, randomly initialised, with a processor (local
+        image processor + the tiny tokenizer with an <image> token) and a chat template that takes
+        image parts. No download; loads with AutoProcessor / AutoModelForImageTextToText."""
+        from medzero.console import console
+        from medzero.errors import ConfigError
+        from medzero.models.tiny_vlm import MARKER, TinyVisionConfig, build_tiny_vlm
+        from medzero.outdir import ensure_dir
+
+        try:
+            vision = TinyVisionConfig(image_size=image_size, patch_size=patch_size)
+        except ValueError as exc:
+            raise ConfigError(f"--image-size/--patch-size: {exc}") from None
+        path = build_tiny_vlm(ensure_dir(out), seed=seed, vision=vision)
+        info = json.loads((path / MARKER).read_text())
+        console.print(
+            f"tiny VLM (seed {seed}, {info['parameters']} parameters, {info['image_tokens']} tokens "
+            f"per {image_size}x{image_size} image) written to [bold]{path}[/]"
+        )
+        typer.echo(str(path))
+
     @model_app.command("from-gguf")
     def from_gguf(
         out: Annotated[Path, typer.Option("--out", help="Folder to write the Hugging Face model to.")],
