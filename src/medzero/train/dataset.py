@@ -183,8 +183,20 @@ def build_rows(
     return rows, report
 
 
-def to_dataset(rows: list[dict[str, Any]]):
-    """A ``datasets.Dataset`` for TRL."""
+def to_dataset(rows: list[dict[str, Any]], image_max_pixels: int | None = None):
+    """A ``datasets.Dataset`` for TRL. Rows with images get one ``images`` column of paths
+    (text rows ``[]``), decoded to RGB ``PIL`` images capped at ``image_max_pixels`` each time TRL
+    reads a row — what TRL's GRPOTrainer takes for a vision-language model."""
     from datasets import Dataset
 
-    return Dataset.from_list(rows)
+    if not any(r.get("images") for r in rows):
+        return Dataset.from_list([{k: v for k, v in r.items() if k != "images"} for r in rows])
+    from medzero.data.images import load_image
+
+    def decode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        batch["images"] = [[load_image(p, image_max_pixels) for p in paths] for paths in batch["images"]]
+        return batch
+
+    return Dataset.from_list([{**r, "images": list(r.get("images") or [])} for r in rows]).with_transform(
+        decode
+    )

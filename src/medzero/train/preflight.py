@@ -37,6 +37,13 @@ class Preflight:
     #: the prompt layout for this tokenizer (None: tokenizer unavailable in ``--check``)
     form: PromptForm | None = None
     validation: Any = None  # LoadedBenchmark of the validation questions, when the recipe has some
+    #: the processor TRL gets for image questions (None: text questions, the tokenizer is used)
+    processor: Any = None
+
+    @property
+    def processing_class(self) -> Any:
+        """What TRL's ``processing_class`` and the saved checkpoints get."""
+        return self.processor if self.processor is not None else self.tokenizer
 
     @property
     def think_preopened(self) -> bool:
@@ -165,6 +172,34 @@ def load_tokenizer(path: str, recipe: Recipe, required: bool = True) -> Any:
     return tok
 
 
+def load_processor(path: str, recipe: Recipe, required: bool = True) -> Any:
+    """The processor for image questions (its tokenizer gets the recipe's chat template, as
+    :func:`load_tokenizer` does); ``None`` if unavailable and not required."""
+    from transformers import AutoProcessor
+
+    try:
+        proc = AutoProcessor.from_pretrained(
+            path, revision=recipe.model.revision, trust_remote_code=recipe.model.trust_remote_code
+        )
+    except (OSError, ValueError) as exc:
+        if required:
+            raise ConfigError(f'cannot load the processor of "{path}" (model.processor): {exc}') from None
+        return None
+    if not hasattr(proc, "tokenizer") or not hasattr(proc, "image_processor"):
+        raise ConfigError(
+            f'"{path}" has no image processor, but the training questions carry images; set '
+            "model.processor to a vision-language model's processor"
+        )
+    template = recipe.model.chat_template
+    if template:
+        p = Path(template).expanduser()
+        text = p.read_text(encoding="utf-8") if p.suffix == ".jinja" and p.is_file() else template
+        proc.chat_template = proc.tokenizer.chat_template = text
+    if proc.tokenizer.pad_token is None:
+        proc.tokenizer.pad_token = proc.tokenizer.eos_token
+    return proc
+
+
 def preflight(
     recipe: Recipe, *, for_training: bool = True, launch: AccelerateConfig | None = None
 ) -> Preflight:
@@ -179,6 +214,15 @@ def preflight(
     questions = load_questions(recipe.data, base_dir=base)
     model_path = resolve_model_path(recipe, questions)
     tokenizer = load_tokenizer(model_path, recipe, required=for_training)
+    processor = None
+    if any(q.images for q in questions):
+        processor = load_processor(recipe.model.processor or model_path, recipe, required=for_training)
+        tokenizer = processor.tokenizer if processor is not None else tokenizer
+        if recipe.data.prompt_overflow == "truncate_left":
+            raise ConfigError(
+                'data.prompt_overflow "truncate_left" turns prompts into text, which loses their '
+                "images; use drop or truncate for image questions"
+            )
     if tokenizer is not None:
         rows, report = build_rows(questions, recipe.data, tokenizer)
     else:
@@ -209,7 +253,9 @@ def preflight(
         findings.append(Finding("prompt_cap", "warning", report.describe()))
     validation, found = validation_findings(recipe, base, questions)
     findings += found
-    return Preflight(recipe, model_path, tokenizer, questions, rows, report, findings, form, validation)
+    return Preflight(
+        recipe, model_path, tokenizer, questions, rows, report, findings, form, validation, processor
+    )
 
 
 def validation_findings(recipe: Recipe, base: Path | None, questions: list[Any]) -> tuple[Any, list[Finding]]:

@@ -92,6 +92,14 @@ class ModelSection:
             "tokenizer's; without any template prompts are rendered as plain text ('User: ...\\nAssistant:')."
         },
     )
+    processor: str | None = field(
+        default=None,
+        metadata={
+            "help": "Image questions: the processor (image processor + tokenizer) to load, a folder or hub "
+            "id; None: the model's own. Used only when the training questions carry images; the model "
+            "is then loaded with AutoModelForImageTextToText and TRL gets the processor."
+        },
+    )
 
 
 @dataclass
@@ -158,6 +166,14 @@ class DataSection:
             "help": "Over the cap: 'drop' the question; 'truncate' the stem's beginning to fit; or "
             "'truncate_left' (the seed's TRL): keep the last prompt_max_tokens tokens of the "
             "chat-templated prompt, system prompt and template opening going first."
+        },
+    )
+    image_max_pixels: int | None = field(
+        default=802_816,
+        metadata={
+            "help": "Image questions: each image is scaled down (aspect kept) to at most this many pixels "
+            "before the processor sees it; 802816 = 1024 patches of 28x28, the usual Qwen2.5-VL "
+            "GRPO cap. Image tokens are not counted by prompt_max_tokens. None: no cap."
         },
     )
 

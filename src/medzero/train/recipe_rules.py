@@ -38,6 +38,7 @@ _RANGES: dict[str, tuple[float, str]] = {
     "data.synthetic": (0.5, ">= 1"),
     "data.limit": (0.5, ">= 1"),
     "data.prompt_max_tokens": (0.5, ">= 1"),
+    "data.image_max_pixels": (0.5, ">= 1"),
     "guard.patience": (0.5, ">= 1"),
 }
 

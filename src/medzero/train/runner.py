@@ -89,9 +89,12 @@ def _torch_dtype(name: str) -> Any:
     return "auto" if name == "auto" else getattr(torch, name)
 
 
-def load_model(recipe: Recipe, path: str, gradient_checkpointing: bool) -> tuple[Any, Any]:
-    """The policy model and, for LoRA/QLoRA, the ``LoraConfig`` TRL wraps it with."""
-    from transformers import AutoModelForCausalLM
+def load_model(
+    recipe: Recipe, path: str, gradient_checkpointing: bool, vision: bool = False
+) -> tuple[Any, Any]:
+    """The policy model and, for LoRA/QLoRA, the ``LoraConfig`` TRL wraps it with. ``vision``:
+    image questions, loaded with ``AutoModelForImageTextToText``."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
     m, p = recipe.model, recipe.peft
     kw: dict[str, Any] = {
@@ -111,7 +114,8 @@ def load_model(recipe: Recipe, path: str, gradient_checkpointing: bool) -> tuple
             bnb_4bit_compute_dtype=_torch_dtype(p.bnb_4bit_compute_dtype),
             bnb_4bit_use_double_quant=p.bnb_4bit_use_double_quant,
         )
-    model = AutoModelForCausalLM.from_pretrained(path, **kw)
+    auto = AutoModelForImageTextToText if vision else AutoModelForCausalLM
+    model = auto.from_pretrained(path, **kw)
     if not p.active:
         return model, None
     from peft import LoraConfig, prepare_model_for_kbit_training
@@ -270,7 +274,7 @@ def train(
     # curriculum / dynamic sampling (docs/curriculum.md); checked against the rows before loading
     trainer_cls = apply_curriculum(MedzeroGRPOTrainer, recipe, pre.rows, cfg)
     model_path = run_warmup(recipe, pre, out, cfg) if recipe.warmup.active else pre.model_path
-    model, lora = load_model(recipe, model_path, cfg.gradient_checkpointing)
+    model, lora = load_model(recipe, model_path, cfg.gradient_checkpointing, pre.processor is not None)
     funcs, weights = build_reward_funcs(recipe.rewards, reward_params(recipe, pre.think_preopened))
     cfg.reward_weights = list(weights)
 
@@ -298,8 +302,8 @@ def train(
         model=model,
         reward_funcs=list(funcs),
         args=cfg,
-        train_dataset=to_dataset(pre.rows),
-        processing_class=pre.tokenizer,
+        train_dataset=to_dataset(pre.rows, recipe.data.image_max_pixels),
+        processing_class=pre.processing_class,
         peft_config=lora,
         callbacks=callbacks,
         reward_names=list(recipe.rewards),
@@ -341,7 +345,7 @@ def train(
         info["best"] = validator.best.info
     if main:
         write_json_atomic(out / RUN_INFO_FILE, info)
-        pre.tokenizer.save_pretrained(str(out / "final"))
+        pre.processing_class.save_pretrained(str(out / "final"))
         write_model_card(
             out / "final",
             card,
@@ -370,7 +374,7 @@ def _validation_callback(
     from medzero.train.validation_callback import ValidationCallback
 
     def finish_best(folder: Path, best: dict[str, Any]) -> None:
-        pre.tokenizer.save_pretrained(str(folder))
+        pre.processing_class.save_pretrained(str(folder))
         detail = (
             f"selected by validation: strict accuracy {best['score']:.4f} on {best['scores']['eval/n']} "
             f"questions of {best['benchmark']} at step {best['step']} (see best.json)"
