@@ -287,3 +287,37 @@ def test_validation_does_not_change_training(tiny_model_dir, tmp_path):
     )
     assert all((a[k] == b[k]).all() for k in a)
     assert not (tmp_path / "b" / "best").exists() and (tmp_path / "a" / "best").is_dir()
+
+
+def test_holdout_takes_validation_questions_out_of_the_training_data(tiny_model_dir):
+    from medzero.train.preflight import preflight
+    from medzero.train.validation import split_holdout
+
+    recipe = recipe_from_dict(
+        {
+            "model": {"name_or_path": str(tiny_model_dir)},
+            "data": {"synthetic": 20, "seed": 3},
+            "validation": {"holdout": 6, "limit": 4},
+            "grpo": {"num_generations": 2, "per_device_train_batch_size": 4},
+        }
+    )
+    pre = preflight(recipe, for_training=False)
+    train_ids = {q.id for q in pre.questions}
+    val_ids = [q.id for q in pre.validation.records]
+    assert len(train_ids) == 14 and len(pre.rows) == 14 and len(val_ids) == 4  # limit applies to the 6
+    assert not train_ids & set(val_ids) and pre.validation.benchmark.name == "holdout"
+    info = next(f for f in pre.findings if f.check == "validation")
+    assert "from the training data (held out, not trained on)" in info.message
+    _, held = split_holdout(list(pre.questions) + list(pre.validation.records), recipe.validation, 3)
+    assert len(held) == 6  # seeded: the same draw every time for the same seed and data
+    a = split_holdout(list(range(20)), recipe.validation, 3)[1]
+    assert (
+        a
+        == split_holdout(list(range(20)), recipe.validation, 3)[1]
+        != split_holdout(list(range(20)), recipe.validation, 4)[1]
+    )
+
+    with pytest.raises(ConfigError, match="not both"):
+        recipe_from_dict(base(benchmark="sample", holdout=5))
+    with pytest.raises(ConfigError, match="hold out fewer"):
+        split_holdout(list(range(5)), ValidationSection(holdout=5), 0)

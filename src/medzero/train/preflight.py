@@ -19,6 +19,7 @@ from medzero.train.checks import Context, Finding, errors, run_checks
 from medzero.train.dataset import PromptReport, build_rows, load_questions
 from medzero.train.recipe import Recipe
 from medzero.train.scale import AccelerateConfig, environment_setup, recipe_setup
+from medzero.train.validation import split_holdout
 
 WARMUP_DIR = "warmup"  # the warm-up's folder inside a run directory
 
@@ -211,7 +212,9 @@ def preflight(
     from medzero.rewards import build_reward_funcs
 
     base = Path(recipe.source).parent if recipe.source else None
-    questions = load_questions(recipe.data, base_dir=base)
+    questions, held_out = split_holdout(
+        load_questions(recipe.data, base_dir=base), recipe.validation, recipe.data.seed
+    )
     model_path = resolve_model_path(recipe, questions)
     tokenizer = load_tokenizer(model_path, recipe, required=for_training)
     processor = None
@@ -251,14 +254,16 @@ def preflight(
     findings += warmup_findings(recipe, tokenizer, questions)
     if report.truncated or report.dropped:
         findings.append(Finding("prompt_cap", "warning", report.describe()))
-    validation, found = validation_findings(recipe, base, questions)
+    validation, found = validation_findings(recipe, base, questions, held_out)
     findings += found
     return Preflight(
         recipe, model_path, tokenizer, questions, rows, report, findings, form, validation, processor
     )
 
 
-def validation_findings(recipe: Recipe, base: Path | None, questions: list[Any]) -> tuple[Any, list[Finding]]:
+def validation_findings(
+    recipe: Recipe, base: Path | None, questions: list[Any], held_out: list[Any] | None = None
+) -> tuple[Any, list[Finding]]:
     """Load the ``validation:`` questions (an error finding when they cannot be read) and say
     what will be scored; warn when validation questions also appear in the training data."""
     from medzero.errors import MedzeroError
@@ -270,15 +275,17 @@ def validation_findings(recipe: Recipe, base: Path | None, questions: list[Any])
     if not v.enabled:
         return None, []
     try:
-        loaded = load_validation(v, base)
+        loaded = load_validation(v, base, held_out)
     except MedzeroError as exc:
-        return None, [Finding("validation", "error", f"validation.benchmark {v.benchmark!r}: {exc}")]
+        what = f"validation.benchmark {v.benchmark!r}" if v.benchmark else "validation.holdout"
+        return None, [Finding("validation", "error", f"{what}: {exc}")]
     cap = v.max_new_tokens or effective_grpo(recipe).get("max_completion_length")
+    source = "the training data (held out, not trained on)" if v.holdout else loaded.path
     found = [
         Finding(
             "validation",
             "info",
-            f"{len(loaded.records)} questions from {loaded.path} every {v.every} steps, greedy, "
+            f"{len(loaded.records)} questions from {source} every {v.every} steps, greedy, "
             f"up to {cap} new tokens; RUN_DIR/best keeps the model with the best strict accuracy",
         )
     ]

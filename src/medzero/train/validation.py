@@ -16,11 +16,13 @@ with the highest strict accuracy so far (ties: the earliest step) to ``RUN_DIR/b
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medzero.data.schema import MCQ
 from medzero.errors import ConfigError
 
 VALIDATION_FILE = "validation.jsonl"
@@ -40,6 +42,13 @@ class ValidationSection:
             "file a loader reads; a relative PATH is tried from the working directory, then from the "
             "recipe's folder) or a registered name (sample, medqa, ...; those need data_dir). None: no "
             "validation."
+        },
+    )
+    holdout: int | None = field(
+        default=None,
+        metadata={
+            "help": "Instead of a benchmark: hold out this many of the training questions (drawn with "
+            "data.seed, after data.limit) and validate on them; they are not trained on."
         },
     )
     every: int = field(
@@ -70,11 +79,16 @@ class ValidationSection:
 
     @property
     def enabled(self) -> bool:
-        return self.benchmark is not None
+        return self.benchmark is not None or self.holdout is not None
 
     def check(self, where=lambda key: "recipe") -> None:
         """Range checks; ``ConfigError`` naming the key (``where(key)`` gives ``file:line``)."""
+        if self.benchmark is not None and self.holdout is not None:
+            raise ConfigError(
+                f'{where("validation.holdout")}: give "validation.benchmark" or "validation.holdout", not both'
+            )
         for key, value, low in (
+            ("holdout", self.holdout, 1),
             ("every", self.every, 1),
             ("limit", self.limit, 1),
             ("max_new_tokens", self.max_new_tokens, 1),
@@ -110,10 +124,38 @@ def resolve_benchmark(section: ValidationSection, base_dir: Path | None = None):
     return get_benchmark(name)
 
 
-def load_validation(section: ValidationSection, base_dir: Path | None = None):
-    """Load the validation questions (a :class:`~medzero.evaluate.benchmarks.LoadedBenchmark`)."""
-    from medzero.evaluate.benchmarks import load_benchmark
+def split_holdout(questions: list[MCQ], section: ValidationSection, seed: int) -> tuple[list[MCQ], list[MCQ]]:
+    """``(training, held out)``: with ``validation.holdout: N``, N questions drawn by a generator
+    seeded with ``seed`` leave the training data (both keep file order); else ``(questions, [])``."""
+    n = section.holdout
+    if not n:
+        return questions, []
+    if n >= len(questions):
+        raise ConfigError(
+            f'"validation.holdout" is {n}, but the training data has {len(questions)} questions: '
+            "hold out fewer, so that some remain to train on"
+        )
+    chosen = set(random.Random(f"validation-holdout-{seed}").sample(range(len(questions)), n))
+    return (
+        [q for i, q in enumerate(questions) if i not in chosen],
+        [q for i, q in enumerate(questions) if i in chosen],
+    )
 
+
+def load_validation(
+    section: ValidationSection, base_dir: Path | None = None, held_out: list[MCQ] | None = None
+):
+    """Load the validation questions (a :class:`~medzero.evaluate.benchmarks.LoadedBenchmark`);
+    with ``validation.holdout``, wrap ``held_out`` (from :func:`split_holdout`)."""
+    from medzero.evaluate.benchmarks import Benchmark, LoadedBenchmark, load_benchmark
+
+    if section.holdout:
+        records = list(held_out or [])[: section.limit]
+        if not records:
+            raise ConfigError("validation.holdout: no held-out questions")
+        return LoadedBenchmark(
+            Benchmark("holdout", "held out from the training data"), Path("<holdout>"), records
+        )
     loaded = load_benchmark(resolve_benchmark(section, base_dir), section.data_dir, limit=section.limit)
     if not loaded.records:
         raise ConfigError(f"validation: {loaded.path} holds no questions")
