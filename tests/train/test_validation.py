@@ -322,3 +322,15 @@ def test_holdout_takes_validation_questions_out_of_the_training_data(tiny_model_
         recipe_from_dict(base(benchmark="sample", holdout=5))
     with pytest.raises(ConfigError, match="hold out fewer"):
         split_holdout(list(range(5)), ValidationSection(holdout=5), 0)
+
+
+def test_image_validation_questions_are_refused_at_check(tmp_path):
+    from PIL import Image
+
+    from medzero.train.preflight import validation_findings
+
+    Image.new("RGB", (16, 12), (200, 10, 10)).save(tmp_path / "scan.png")
+    row = {**json.loads(mcq_line(0)), "images": ["scan.png"]}
+    (tmp_path / "held.jsonl").write_text(json.dumps(row) + "\n")
+    loaded, found = validation_findings(recipe_from_dict(base(benchmark="file:held.jsonl")), tmp_path, [])
+    assert loaded is None and found[0].severity == "error" and "carry images" in found[0].message

@@ -279,6 +279,15 @@ def validation_findings(
     except MedzeroError as exc:
         what = f"validation.benchmark {v.benchmark!r}" if v.benchmark else "validation.holdout"
         return None, [Finding("validation", "error", f"{what}: {exc}")]
+    if any(getattr(q, "images", None) for q in loaded.records):
+        return None, [
+            Finding(
+                "validation",
+                "error",
+                "the validation questions carry images, but validation scores through the evaluation "
+                "engine's text backends: validate on text questions, or remove the validation section",
+            )
+        ]
     cap = v.max_new_tokens or effective_grpo(recipe).get("max_completion_length")
     source = "the training data (held out, not trained on)" if v.holdout else loaded.path
     found = [

@@ -133,7 +133,7 @@ class ValidationCallback(TrainerCallback):
         from medzero.evaluate.scoring import GenerationSettings, score_items
 
         trainer = self.trainer
-        tokenizer = trainer.processing_class
+        tokenizer = getattr(trainer.processing_class, "tokenizer", trainer.processing_class)  # a processor's
         side = tokenizer.padding_side
         max_new = self.section.max_new_tokens or args.max_completion_length
         dist = getattr(trainer, "_dist", None)  # TRL's FSDP helper (absent in other set-ups)
