@@ -231,7 +231,11 @@ def test_check_cli_reads_an_accelerate_config(tiny_model_dir, tmp_path, capsys):
             }
         )
     )
-    argv = ["train", str(path), "--check", "--accelerate-config", str(ACCEL / "zero3.yaml")]
+    cpu_zero3 = tmp_path / "zero3-cpu.yaml"  # the shipped file with the precision a CPU run needs
+    cpu_zero3.write_text(
+        yaml.safe_dump({**yaml.safe_load((ACCEL / "zero3.yaml").read_text()), "mixed_precision": "no"})
+    )
+    argv = ["train", str(path), "--check", "--accelerate-config", str(cpu_zero3)]
     assert run_cli([*argv, "--num-processes", "3"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     checks = {(f["check"], f["severity"]) for f in report["findings"]}
@@ -242,3 +246,17 @@ def test_check_cli_reads_an_accelerate_config(tiny_model_dir, tmp_path, capsys):
     assert run_cli([*argv[:3], "--accelerate-config", str(tmp_path / "gone.yaml")]) == 2
     assert "accelerate config not found" in " ".join(capsys.readouterr().err.split())
     assert run_cli(["train", str(path), "--num-processes", "2"]) == 2
+
+
+def test_launch_precision_must_match_the_run():
+    """zero3.yaml says bf16 (for GPUs); a CPU run trains in fp32 and DeepSpeed would stop at start-up."""
+    bf16 = DeepSpeedSetup(source="zero3.yaml", stage=3, mixed_precision="bf16")
+    msg = found(recipe(), world_size=2, deepspeed=bf16)[("mixed_precision", "error")]
+    assert "--mixed_precision no" in msg
+    assert ("mixed_precision", "error") not in found(recipe(), has_cuda=True, deepspeed=bf16)  # TRL: bf16
+    no = DeepSpeedSetup(source="zero3.yaml", stage=3, mixed_precision="no")
+    assert ("mixed_precision", "error") not in found(recipe(), deepspeed=no)
+    in_json = DeepSpeedSetup(source="ds.json", stage=2, config={"bf16": {"enabled": True}})
+    msg = found(recipe({"bf16": False}), has_cuda=True, deepspeed=in_json)[("mixed_precision", "error")]
+    assert '"enabled": "auto"' in msg
+    assert read_accelerate_config(ACCEL / "zero2.yaml").deepspeed.mixed_precision == "bf16"

@@ -40,6 +40,7 @@ def scale_findings(g: dict[str, Any], recipe: Recipe, ctx: Context) -> list[Find
         )
     )
     out += _ds_batch(g, ds, ctx.world_size)
+    out += _precision(recipe, ds, ctx)
     if ds.stage == 3:
         out += _zero3(g, recipe, ds)
     return out
@@ -89,6 +90,36 @@ def _ds_batch(g: dict[str, Any], ds: DeepSpeedSetup, world: int) -> list[Finding
                 )
             )
     return out
+
+
+def _precision(recipe: Recipe, ds: DeepSpeedSetup, ctx: Context) -> list[Finding]:
+    """The launcher's mixed precision must match the run's: DeepSpeed stops at start-up otherwise."""
+    asked, in_json = ds.mixed_precision, False
+    for kind in ("bf16", "fp16"):  # a DeepSpeed JSON may switch it on explicitly
+        if (ds.config.get(kind) or {}).get("enabled") is True:
+            asked, in_json = kind, True
+    if asked not in ("bf16", "fp16"):
+        return []
+    # medzero trains in fp32 without CUDA unless the recipe says otherwise; TRL defaults to bf16
+    run = recipe.grpo.get(asked, ctx.has_cuda if asked == "bf16" else False)
+    if run:
+        return []
+    if in_json:
+        fix = f'set "{asked}": {{"enabled": "auto"}} in {ds.source}'
+    elif not ctx.has_cuda:
+        fix = "pass --mixed_precision no to accelerate launch"
+    else:
+        fix = f"set grpo.{asked}: true"
+    return [
+        Finding(
+            "mixed_precision",
+            "error",
+            f"the launch asks for mixed_precision {asked} ({ds.source}) but the run trains "
+            f"without it (grpo.{asked} is false{'' if ctx.has_cuda else ', as on every CPU run'}): "
+            f"DeepSpeed stops at start-up ('ds {asked}.enabled=True vs hf "
+            f"{asked}=False'). Fix: {fix}.",
+        )
+    ]
 
 
 def _zero3(g: dict[str, Any], recipe: Recipe, ds: DeepSpeedSetup) -> list[Finding]:

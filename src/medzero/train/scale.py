@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ class DeepSpeedSetup:
     )
     config: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "The DeepSpeed JSON config, when a file gives one."}
+    )
+    mixed_precision: str | None = field(
+        default=None, metadata={"help": "The launcher's mixed precision (no, fp16, bf16), when it sets one."}
     )
 
     @property
@@ -131,14 +134,17 @@ def environment_setup(env: dict[str, str] | None = None) -> DeepSpeedSetup | Non
     env = dict(os.environ if env is None else env)
     if env.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true":
         return None
+    precision = env.get("ACCELERATE_MIXED_PRECISION")
     file = env.get("ACCELERATE_DEEPSPEED_CONFIG_FILE", "none")
     if file and file != "none":
-        return setup_from_json(
+        ds = setup_from_json(
             load_deepspeed_json(Path(file), "deepspeed_config_file (accelerate config)"), file
         )
+        return replace(ds, mixed_precision=precision)
     init = env.get("ACCELERATE_DEEPSPEED_ZERO3_INIT")
     return DeepSpeedSetup(
         source="accelerate launch environment",
+        mixed_precision=precision,
         stage=int(env.get("ACCELERATE_DEEPSPEED_ZERO_STAGE", 2)),
         offload_param=_device(env.get("ACCELERATE_DEEPSPEED_OFFLOAD_PARAM_DEVICE")),
         offload_optimizer=_device(env.get("ACCELERATE_DEEPSPEED_OFFLOAD_OPTIMIZER_DEVICE")),
@@ -184,6 +190,7 @@ def read_accelerate_config(path: Path) -> AccelerateConfig:
                 target = Path(file)
             where = f"{path}: deepspeed_config.deepspeed_config_file"
             ds = setup_from_json(load_deepspeed_json(target, where), str(target))
+            ds = replace(ds, mixed_precision=raw.get("mixed_precision"))
         else:
             for key in ("offload_param_device", "offload_optimizer_device"):
                 if _device(dsc.get(key)) not in OFFLOAD_DEVICES:
@@ -198,6 +205,7 @@ def read_accelerate_config(path: Path) -> AccelerateConfig:
                 offload_param=_device(dsc.get("offload_param_device")),
                 offload_optimizer=_device(dsc.get("offload_optimizer_device")),
                 zero3_init=None if init is None else bool(init),
+                mixed_precision=raw.get("mixed_precision"),
             )
     return AccelerateConfig(str(path), procs, machines, ds)
 
@@ -214,6 +222,15 @@ def init_cpu_deepspeed() -> dict[str, Any]:
     keyword arguments that make TRL use it instead of building its own. Call before GRPOConfig."""
     os.environ.setdefault("DS_ACCELERATOR", "cpu")
     os.environ["ACCELERATE_USE_DEEPSPEED"] = "true"
+    if "LOCAL_RANK" not in os.environ:  # started without a launcher: a one-process group
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        single = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1"}
+        for key, value in {**single, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}.items():
+            os.environ.setdefault(key, value)
     from accelerate import PartialState
 
     state = PartialState(backend="gloo")
