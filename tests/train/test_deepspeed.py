@@ -209,7 +209,7 @@ def test_deepspeed_zero3_resume_after_kill_9(warm_model, tmp_path):
     assert killed_after is not None, (tmp_path / "first.log").read_text()[-4000:]
     assert killed_after < steps and not (out / "final").exists(), "the run ended before it was killed"
 
-    from medzero.train.runner import last_checkpoint
+    from medzero.train.rundir import last_checkpoint
 
     ckpt = last_checkpoint(out)
     assert json.loads((out / "run_info.json").read_text())["status"] == "running"  # kill -9 leaves no word
