@@ -23,6 +23,8 @@ from medzero.errors import DataError
 
 IMAGES_FIELD = "images"
 IMAGES_SUBDIR = "images"
+#: The default pixel cap per image (1024 patches of 28x28, the usual Qwen2.5-VL GRPO setting).
+DEFAULT_MAX_PIXELS = 802_816
 
 
 class ImageError(DataError):
@@ -117,6 +119,15 @@ def load_image(path: str | Path, max_pixels: int | None = None) -> Any:
         scale = (max_pixels / (img.width * img.height)) ** 0.5
         img = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))))
     return img
+
+
+def data_url(path: str | Path) -> str:
+    """The file as a ``data:`` URL (what OpenAI-compatible servers take as ``image_url``)."""
+    import base64
+    import mimetypes
+
+    mime = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
 def image_summary(infos: Mapping[str, ImageInfo], references: int, with_images: int) -> dict[str, Any]:

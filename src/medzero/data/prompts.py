@@ -201,9 +201,44 @@ def has_chat_template(tokenizer: Any) -> bool:
     return tokenizer is not None and bool(getattr(tokenizer, "chat_template", None))
 
 
+def message_text(message: dict[str, Any]) -> str:
+    """A message's text: its content, or the text parts of a multimodal content list."""
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
+def with_images(messages: list[dict[str, Any]], images: list[str]) -> list[dict[str, Any]]:
+    """``messages`` with the first user turn as image parts (``{"type": "image", "image": PATH}``)
+    followed by its text part — the layout TRL builds from an ``images`` column — for evaluation
+    backends; unchanged when there are no images."""
+    if not images:
+        return messages
+    out, placed = [], False
+    for m in messages:
+        if m["role"] == "user" and not placed:
+            parts = [{"type": "image", "image": p} for p in images]
+            m = {**m, "content": [*parts, {"type": "text", "text": message_text(m)}]}
+            placed = True
+        out.append(m)
+    return out
+
+
+def image_paths(messages: list[dict[str, Any]]) -> list[str]:
+    """The image paths of :func:`with_images` messages, in order."""
+    return [
+        p["image"]
+        for m in messages
+        if not isinstance(m["content"], str)
+        for p in m["content"]
+        if p.get("type") == "image"
+    ]
+
+
 def asks_for_think(messages: list[dict[str, str]]) -> bool:
     """True when the prompt asks for ``<think>`` tags (the r1zero templates do)."""
-    return any(THINK_OPEN in m["content"] for m in messages)
+    return any(THINK_OPEN in message_text(m) for m in messages)
 
 
 def prompt_form(messages: list[dict[str, str]], tokenizer: Any = None) -> PromptForm:

@@ -100,6 +100,16 @@ _add(
         breakdowns=("medical_task", "body_system"),
     )
 )
+_add(
+    Benchmark(
+        "medxpertqa_mm",
+        "MedXpertQA MM",
+        ("medxpertqa/MM/test.jsonl", "medxpertqa/mm_test.jsonl"),
+        source="medxpertqa_mm",
+        fmt="medxpertqa_mm",
+        breakdowns=("medical_task", "body_system"),
+    )
+)
 _add(Benchmark("sample", "Bundled sample questions", ("sample_mcq.jsonl",), fmt="medzero", bundled=True))
 
 #: The six of the seed study, in its Table 1 order (the default of ``--benchmarks``).
@@ -112,7 +122,8 @@ def get_benchmark(name: str) -> Benchmark:
         path = name[len("file:") :]
         if not path:
             raise ConfigError('"file:" needs a path, e.g. file:my_questions.jsonl')
-        return Benchmark(name, Path(path).name, (path,))
+        # MedXpertQA-style files (text or MM) carry these fields; absent fields add no rows
+        return Benchmark(name, Path(path).name, (path,), breakdowns=("medical_task", "body_system"))
     return BENCHMARKS.get(name)
 
 

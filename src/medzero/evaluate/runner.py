@@ -81,14 +81,14 @@ def _prompt_for(cfg: EvalConfig, lb: LoadedBenchmark) -> PromptConfig:
 
 def planned_keys(cfg: EvalConfig, loaded: list[LoadedBenchmark]) -> dict[str, list[ItemKey]]:
     """Every (benchmark, id, sample, prompt_hash) this run must score, per benchmark."""
-    from medzero.data.prompts import build_messages
+    from medzero.data.prompts import build_messages, with_images
 
     plan: dict[str, list[ItemKey]] = {}
     for lb in loaded:
         prompt = _prompt_for(cfg, lb)
         keys = []
         for mcq in lb.records:
-            ph = prompt_hash(build_messages(mcq, prompt))
+            ph = prompt_hash(with_images(build_messages(mcq, prompt), mcq.images))
             keys.extend((lb.benchmark.name, mcq.id, s, ph) for s in range(cfg.samples))
         plan[lb.benchmark.name] = keys
     return plan

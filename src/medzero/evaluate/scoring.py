@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from medzero.data.prompts import PromptConfig, build_messages
+from medzero.data.prompts import PromptConfig, build_messages, with_images
 from medzero.data.schema import MCQ, question_key
 from medzero.errors import MedzeroError
 from medzero.evaluate.backends import Backend, Generation, Message, sample_seed
@@ -108,7 +108,7 @@ def _plan(
 ) -> list[_Pending]:
     pending = []
     for mcq in mcqs:
-        messages = build_messages(mcq, prompt)
+        messages = with_images(build_messages(mcq, prompt), mcq.images)
         phash = prompt_hash(messages)
         missing = [s for s in range(samples) if (benchmark, mcq.id, s, phash) not in done]
         if missing:

@@ -34,6 +34,7 @@ import yaml
 
 from medzero import yamlsafe
 from medzero.curriculum import parse_sections
+from medzero.data.images import DEFAULT_MAX_PIXELS
 from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
 from medzero.registry import did_you_mean
@@ -169,7 +170,7 @@ class DataSection:
         },
     )
     image_max_pixels: int | None = field(
-        default=802_816,
+        default=DEFAULT_MAX_PIXELS,
         metadata={
             "help": "Image questions: each image is scaled down (aspect kept) to at most this many pixels "
             "before the processor sees it; 802816 = 1024 patches of 28x28, the usual Qwen2.5-VL "

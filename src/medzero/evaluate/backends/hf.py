@@ -15,6 +15,14 @@ template must support them, see :mod:`medzero.models.toolcall`) and each complet
 TRL's tool loop parses it (``trl.chat_template_utils.parse_response``): the text becomes the
 content, a call comes back in :attr:`Generation.tool_calls`. :mod:`medzero.evaluate.tooluse` runs
 the calls and asks again.
+
+Image questions (prompts whose user turn has ``{"type": "image", "image": PATH}`` parts, from
+:func:`medzero.data.prompts.with_images`) need a vision-language model folder, one with a
+processor (``processor_config.json`` or ``preprocessor_config.json``): it is then loaded with
+``AutoModelForImageTextToText``, its processor renders the chat template and turns the images
+(RGB, scaled to at most :data:`~medzero.data.images.DEFAULT_MAX_PIXELS`) into model inputs.
+Image prompts are generated in batches of their own; with a text-only model they fail with a
+message that says so.
 """
 
 from __future__ import annotations
@@ -25,7 +33,14 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessorList
 
-from medzero.data.prompts import PromptForm, messages_to_text, prompt_form, stop_cut, template_preopens_think
+from medzero.data.prompts import (
+    PromptForm,
+    image_paths,
+    messages_to_text,
+    prompt_form,
+    stop_cut,
+    template_preopens_think,
+)
 from medzero.errors import ConfigError
 from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
 
@@ -36,6 +51,19 @@ def _resolve_device(device: str | None) -> torch.device:
     if device:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+_PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+
+
+def _vision_processor(config: BackendConfig) -> Any:
+    """The processor of a local vision-language model folder, else ``None``."""
+    if not any((Path(config.model) / f).is_file() for f in _PROCESSOR_FILES):
+        return None
+    from transformers import AutoProcessor
+
+    proc = AutoProcessor.from_pretrained(config.model)
+    return proc if hasattr(proc, "image_processor") and hasattr(proc, "tokenizer") else None
 
 
 def _eos_ids(tokenizer: Any, model: Any) -> set[int]:
@@ -86,6 +114,10 @@ class HFBackend:
     def __init__(self, config: BackendConfig, model: Any = None, tokenizer: Any = None):
         self.config = config
         self.device = _resolve_device(config.device)
+        #: the processor of a vision-language model (image questions); None for a text model
+        self.processor = _vision_processor(config) if model is None else None
+        if tokenizer is None and self.processor is not None:
+            tokenizer = self.processor.tokenizer
         if tokenizer is None:
             # an adapter saved with its tokenizer (added tokens, chat template) takes precedence
             has_own = config.adapter and (Path(config.adapter) / "tokenizer_config.json").is_file()
@@ -100,7 +132,11 @@ class HFBackend:
                 if dtype == "auto"
                 else _DTYPES[dtype]
             )
-            model = AutoModelForCausalLM.from_pretrained(config.model, dtype=torch_dtype)
+            if self.processor is not None:
+                from transformers import AutoModelForImageTextToText as auto
+            else:
+                auto = AutoModelForCausalLM
+            model = auto.from_pretrained(config.model, dtype=torch_dtype)
             if config.adapter:
                 from peft import PeftModel
 
@@ -160,10 +196,75 @@ class HFBackend:
         seeds: list[list[int]] | None = None,
         tools: list[Any] | None = None,
     ) -> list[list[Generation]]:
+        seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
+        pictured = [i for i, p in enumerate(prompts) if image_paths(p)]
+        if not pictured:
+            return self._generate_text(prompts, n, temperature, max_new_tokens, seeds, tools)
+        results: list[list[Generation]] = [[] for _ in prompts]
+        plain = [i for i in range(len(prompts)) if i not in set(pictured)]
+        if plain:
+            outs = self._generate_text(
+                [prompts[i] for i in plain], n, temperature, max_new_tokens, [seeds[i] for i in plain], tools
+            )
+            for i, gens in zip(plain, outs, strict=True):
+                results[i] = gens
+        if self.processor is None:
+            why = f"{self.config.model} has no image processor: it cannot read image questions"
+            for i in pictured:
+                results[i] = [Generation.failed(why)] * n
+            return results
+        bs = max(1, self.config.batch_size)
+        for start in range(0, len(pictured), bs):
+            batch = pictured[start : start + bs]
+            outs = self._run_images(
+                [prompts[i] for i in batch], [seeds[i] for i in batch], n, temperature, max_new_tokens
+            )
+            for i, gens in zip(batch, outs, strict=True):
+                results[i] = gens
+        return results
+
+    @torch.inference_mode()
+    def _run_images(
+        self,
+        prompts: list[list[Message]],
+        seeds: list[list[int]],
+        n: int,
+        temperature: float,
+        max_new_tokens: int,
+    ) -> list[list[Generation]]:
+        """One batch of image prompts through the processor and ``generate``."""
+        from medzero.data.images import DEFAULT_MAX_PIXELS, load_image
+
+        self._tools, self._stops = None, None
+        texts = [
+            self.processor.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts
+        ]
+        images = [load_image(path, DEFAULT_MAX_PIXELS) for p in prompts for path in image_paths(p)]
+        enc = self.processor(images=images, text=texts, padding=True, return_tensors="pt").to(self.device)
+        gen_cfg = self._generation_config(n, temperature > 0, max_new_tokens)
+        processors = LogitsProcessorList()
+        if temperature > 0:
+            processors.append(_SeededSampler([s for row in seeds for s in row[:n]], temperature))
+        out = self.model.generate(**enc, generation_config=gen_cfg, logits_processor=processors)
+        new = out[:, enc["input_ids"].shape[1] :].tolist()
+        lengths = enc["attention_mask"].sum(dim=1).tolist()
+        return [
+            [self._to_generation(new[row * n + j], [0] * int(lengths[row])) for j in range(n)]
+            for row in range(len(prompts))
+        ]
+
+    def _generate_text(
+        self,
+        prompts: list[list[Message]],
+        n: int,
+        temperature: float,
+        max_new_tokens: int,
+        seeds: list[list[int]],
+        tools: list[Any] | None,
+    ) -> list[list[Generation]]:
         ids = self.encode(prompts, tools)
         self._tools = tools or None
         self._stops = sorted({f.stop for f in map(self.prompt_form, prompts) if f.stop}) or None
-        seeds = seeds if seeds is not None else position_seeds(seed, len(prompts), n)
         results: list[list[Generation]] = [[] for _ in prompts]
         # Prompt + new tokens must fit the context: each prompt's cap is lowered to what fits
         # (counted in capped_prompts) and a prompt that alone fills it fails with a clear error.

@@ -12,6 +12,10 @@ With ``tools`` (OpenAI function schemas, ``medzero eval --tools``) each request 
 ``tools`` and a response's ``message.tool_calls`` come back in :attr:`Generation.tool_calls` as the
 server sent them (``id``, ``type``, ``function`` with JSON-string ``arguments``), ready to be sent
 back in the next request's assistant message (:mod:`medzero.evaluate.tooluse`).
+
+Image questions: an ``{"type": "image", "image": PATH}`` part of a prompt is sent as an
+``{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}`` part (the file's
+bytes as they are; the server's processor resizes).
 """
 
 from __future__ import annotations
@@ -29,6 +33,25 @@ from medzero.errors import ConfigError
 from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+def wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """``messages`` as sent: image parts become ``image_url`` parts holding a data URL."""
+    from medzero.data.images import data_url
+
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list):
+            parts = [
+                {"type": "image_url", "image_url": {"url": data_url(p["image"])}}
+                if p.get("type") == "image"
+                else p
+                for p in content
+            ]
+            m = {**m, "content": parts}
+        out.append(m)
+    return out
 
 
 class RequestFailed(Exception):
@@ -84,7 +107,7 @@ class OpenAIBackend:
         while len(gens) < n:
             body = {
                 "model": self.config.model,
-                "messages": messages,
+                "messages": wire_messages(messages),
                 "n": n - len(gens),
                 "temperature": temperature,
                 "max_tokens": max_tokens,
