@@ -197,3 +197,15 @@ def test_report_md_and_html_escape_completions(cli, tmp_path):
         assert "<script" not in text.lower() and "<img src=x" not in text, name
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "&lt;script&gt;" in md  # shown as text, not dropped
+
+
+@pytest.mark.slow  # imports torch to ask for the GPU
+def test_eval_device_cuda_without_a_gpu(cli, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")
+    res = cli("eval", "--model", "m", "--device", "cuda", "--out", "e")
+    res.clear_error("--device cuda: no CUDA GPU is available here")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from medzero.errors import ConfigError
@@ -26,3 +28,14 @@ def check_local_model(name: str, what: str, marker: str = "config.json") -> None
         raise ConfigError(f"{what} {name}: {why}")
     if not (path / marker).is_file():
         raise ConfigError(f"{what} {name}: not a saved model folder (no {marker})")
+
+
+@contextmanager
+def loading(what: str, name: str) -> Iterator[None]:
+    """Turn the errors of ``from_pretrained`` on a broken or foreign folder (no tokenizer files,
+    an unknown ``model_type``, missing weights) into a :class:`ConfigError` naming ``what``."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{what} {name}: cannot be loaded ({first})") from None

@@ -95,10 +95,10 @@ def recipe_changes(old: dict[str, Any], new: Recipe) -> tuple[dict[str, tuple], 
         if a == b:
             continue
         safe = key in SAFE_ON_RESUME
-        if key in _LARGER_ONLY:
-            grpo_default = -1 if key == "grpo.max_steps" else 3
-            lo = a if isinstance(a, (int, float)) else grpo_default
-            safe = isinstance(b, (int, float)) and (b > lo or (lo == -1 and b > 0))
+        if key in _LARGER_ONLY:  # TRL's defaults: max_steps -1 (train by epochs), 3 epochs
+            lo = a if isinstance(a, (int, float)) else (-1 if key == "grpo.max_steps" else 3)
+            # from epochs to a step count cannot be told longer or shorter: refused
+            safe = isinstance(b, (int, float)) and lo != -1 and b > lo
         (allowed if safe else refused)[key] = (a, b)
     return allowed, refused
 

@@ -114,8 +114,11 @@ def load_model(
             bnb_4bit_compute_dtype=_torch_dtype(p.bnb_4bit_compute_dtype),
             bnb_4bit_use_double_quant=p.bnb_4bit_use_double_quant,
         )
+    from medzero.models.local import loading
+
     auto = AutoModelForImageTextToText if vision else AutoModelForCausalLM
-    model = auto.from_pretrained(path, **kw)
+    with loading('"model.name_or_path"', path):
+        model = auto.from_pretrained(path, **kw)
     if not p.active:
         return model, None
     from peft import LoraConfig, prepare_model_for_kbit_training

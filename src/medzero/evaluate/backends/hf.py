@@ -43,6 +43,7 @@ from medzero.data.prompts import (
 )
 from medzero.errors import ConfigError
 from medzero.evaluate.backends import BackendConfig, Generation, Message, position_seeds
+from medzero.models.local import loading
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -121,7 +122,9 @@ class HFBackend:
         if tokenizer is None:
             # an adapter saved with its tokenizer (added tokens, chat template) takes precedence
             has_own = config.adapter and (Path(config.adapter) / "tokenizer_config.json").is_file()
-            tokenizer = AutoTokenizer.from_pretrained(config.adapter if has_own else config.model)
+            source = config.adapter if has_own else config.model
+            with loading("--adapter" if has_own else "--model", str(source)):
+                tokenizer = AutoTokenizer.from_pretrained(source)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -136,11 +139,13 @@ class HFBackend:
                 from transformers import AutoModelForImageTextToText as auto
             else:
                 auto = AutoModelForCausalLM
-            model = auto.from_pretrained(config.model, dtype=torch_dtype)
+            with loading("--model", config.model):
+                model = auto.from_pretrained(config.model, dtype=torch_dtype)
             if config.adapter:
                 from peft import PeftModel
 
-                model = PeftModel.from_pretrained(model, config.adapter).merge_and_unload()
+                with loading("--adapter", config.adapter):
+                    model = PeftModel.from_pretrained(model, config.adapter).merge_and_unload()
             model.to(self.device)
         model.eval()
         self.model = model
