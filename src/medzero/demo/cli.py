@@ -33,6 +33,14 @@ def demo(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an earlier demo run in --out instead of refusing.")
     ] = False,
+    task: Annotated[
+        str,
+        typer.Option(
+            "--task",
+            help="text: the synthetic drug-class task (tiny model); vision: synthetic scans whose "
+            "answer is only in the picture (tiny VLM, medzero.demo.vision; --steps, --seed, --quick apply).",
+        ),
+    ] = "text",
 ) -> None:
     """Run data -> warm-up + GRPO -> eval -> analysis end to end on a tiny local model (CPU, minutes).
 
@@ -40,6 +48,24 @@ def demo(
     holds every score, path and timing.
     """
     import json
+
+    if task not in ("text", "vision"):
+        from medzero.errors import ConfigError
+
+        raise ConfigError(f"--task must be text or vision, got {task!r}")
+    if task == "vision":
+        if data_dir is not None or cache_dir is not None:
+            from medzero.errors import ConfigError
+
+            raise ConfigError("--data-dir and --cache-dir are for the text demo; --task vision takes neither")
+        from medzero.demo.vision import VisionDemoConfig, run_vision_demo
+        from medzero.outdir import output_lock
+
+        vcfg = VisionDemoConfig(out=out, seed=seed, quick=quick, steps=steps, overwrite=overwrite)
+        with output_lock(out, "demo"):
+            result = run_vision_demo(vcfg)
+        typer.echo(json.dumps({"heldout": result["heldout"], "paths": result["paths"]}))
+        return
 
     from medzero.demo.run import DemoConfig, run_demo
     from medzero.outdir import output_lock
