@@ -235,6 +235,11 @@ def analyze_completions(log: RunLog, cfg: AnalyzeConfig, lexicon: rf.Lexicon, ti
     ]
     out["reflection"] = refl
     timings["reflection_s"] = time.perf_counter() - t0
+    if c.tool_calls is not None:  # a run with tools: searches over training, quoting, accuracy
+        from medzero.analyze.tools import tool_use
+
+        acc = None if correct is None else (c.components[acc_name] if acc_name else correct.astype(float))
+        out["tools"] = tool_use(c, acc, cfg.conf)
     return out
 
 

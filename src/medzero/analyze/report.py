@@ -176,6 +176,23 @@ def _flip_blocks(s: dict, plots: dict) -> list[Block]:
     return b
 
 
+def _tool_blocks(s: dict, plots: dict) -> list[Block]:
+    t = s.get("tools")
+    if not t:
+        return []
+    q = t["quote"]
+    b: list[Block] = [("h2", "Tool use (search)"), ("p", (
+        f"{fmt(t['searches_per_completion'], 2)} searches per completion over {t['completions']} completions. "
+        f"Answers quoting a retrieved passage ({q['words']} consecutive words): {q['quoting']} of "
+        f"{q['answers_with_passages']} that got passages back (share {fmt(q['share'])})."))]  # fmt: skip
+    b.append(("table", ["steps", "completions", "searches / completion", "searched"],
+              [[r["steps"], r["n"], fmt(r["searches_per_completion"], 2), fmt(r["searched"])] for r in t["binned"]]))  # fmt: skip
+    if t.get("accuracy_by_searches"):
+        b.append(("table", ["searches", "completions", "accuracy [95% CI]"],
+                  [[r["searches"], r["n"], _ci(r, "accuracy")] for r in t["accuracy_by_searches"]]))  # fmt: skip
+    return b
+
+
 def _eval_blocks(s: dict, plots: dict) -> list[Block]:
     b: list[Block] = []
     for e in s.get("eval", []):
@@ -207,6 +224,7 @@ def build_blocks(s: dict, plots: dict[str, str]) -> list[Block]:
         _reward_length_blocks,
         _reflection_blocks,
         _flip_blocks,
+        _tool_blocks,
         _eval_blocks,
     ):
         b += part(s, plots)

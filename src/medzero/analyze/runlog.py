@@ -45,6 +45,8 @@ class Completions:
     gold: np.ndarray  # str letters ("" when absent)
     text: list[str]
     line: np.ndarray  # 1-based source line, for citing examples
+    #: per completion its ``tool_calls`` (runs with a recipe ``tools:`` section), else None
+    tool_calls: list[list[dict[str, Any]]] | None = None
 
     def __len__(self) -> int:
         return len(self.text)
@@ -195,6 +197,8 @@ def read_completions(path: Path, log: RunLog) -> Completions:
     """Parse ``completions.jsonl``; records without an integer ``step`` or a string
     ``completion`` are skipped (and reported), other absent fields become nan / ""."""
     step, pid, sample, tokens, trunc, reward, gold, text, lines = ([] for _ in range(9))
+    calls: list[list[dict[str, Any]]] = []
+    any_calls = False
     comps: dict[str, list[float]] = {}
     n = 0
     for lineno, obj in _iter_lines(path, log):
@@ -222,6 +226,9 @@ def read_completions(path: Path, log: RunLog) -> Completions:
         gold.append(g if isinstance(g, str) else "")
         text.append(c)
         lines.append(lineno)
+        tc = obj.get("tool_calls")
+        any_calls = any_calls or tc is not None
+        calls.append([x for x in tc if isinstance(x, dict)] if isinstance(tc, list) else [])
         rw = obj.get("rewards")
         if isinstance(rw, dict):
             for name, v in rw.items():
@@ -248,6 +255,7 @@ def read_completions(path: Path, log: RunLog) -> Completions:
         gold=np.asarray(gold, dtype=object),
         text=text,
         line=np.asarray(lines, dtype=np.int64),
+        tool_calls=calls if any_calls else None,
     )
 
 
