@@ -38,7 +38,9 @@ def demo(
         typer.Option(
             "--task",
             help="text: the synthetic drug-class task (tiny model); vision: synthetic scans whose "
-            "answer is only in the picture (tiny VLM, medzero.demo.vision; --steps, --seed, --quick apply).",
+            "answer is only in the picture (tiny VLM, medzero.demo.vision; --steps, --seed, --quick apply); "
+            "search: learn to look up an invented drug's class with the search tool (medzero.demo.search, "
+            "3 seeds from --seed; --quick: 1; see docs/tools.md).",
         ),
     ] = "text",
 ) -> None:
@@ -49,10 +51,18 @@ def demo(
     """
     import json
 
-    if task not in ("text", "vision"):
+    if task not in ("text", "vision", "search"):
         from medzero.errors import ConfigError
 
-        raise ConfigError(f"--task must be text or vision, got {task!r}")
+        raise ConfigError(f"--task must be text, vision or search, got {task!r}")
+    if task == "search":
+        from medzero.demo.search import SearchDemoConfig, run_search_demo
+        from medzero.outdir import output_lock
+
+        with output_lock(out, "demo"):
+            result = run_search_demo(SearchDemoConfig.make(out, seed, steps, quick, cache_dir))
+        typer.echo(json.dumps({"heldout": result["heldout"]}))
+        return
     if task == "vision":
         if data_dir is not None or cache_dir is not None:
             from medzero.errors import ConfigError
