@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ class SearchDemoConfig:
     n_train: int = field(default=240, metadata={"help": "Training drugs (one question each)."})
     n_heldout: int = field(default=100, metadata={"help": "Held-out drugs (never trained on)."})
     warmup_steps: int = field(default=200, metadata={"help": "Supervised format warm-up steps."})
-    steps: int = field(default=100, metadata={"help": "GRPO steps (4 questions x 8 completions each)."})
+    steps: int = field(default=80, metadata={"help": "GRPO steps (4 questions x 8 completions each)."})
     cache_dir: Path | None = field(default=None, metadata={"help": "Tiny-model cache."})
 
     @classmethod
@@ -200,10 +201,13 @@ def warm_up(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: 
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-    out.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
     model.eval()
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)  # a killed warm-up leaves no half-saved model behind
     return out
 
 
@@ -290,14 +294,20 @@ def run_search_demo(cfg: SearchDemoConfig) -> dict[str, Any]:
             seeds[str(seed)] = json.loads(done.read_text(encoding="utf-8"))
             continue
         data = formulary(cfg, seed, run / "data")
-        model = ensure_tiny_model(cfg.cache_dir, seed=seed, corpus=tokenizer_corpus(data))
-        console.print(f"seed {seed}: warm-up ({cfg.warmup_steps} steps)")
-        warmed = warm_up(model, data, run / "warmup", cfg.warmup_steps, seed)
-        before = heldout_scores(warmed, data, run / "eval-warmup")
-        console.print(f"seed {seed}: after warm-up {before}; GRPO ({cfg.steps} steps)")
-        final = grpo(warmed, data, run / "train", cfg.steps, seed)
+        warmed = run / "warmup"
+        if not (warmed / "tokenizer.json").is_file():  # an earlier, interrupted demo may have it
+            model = ensure_tiny_model(cfg.cache_dir, seed=seed, corpus=tokenizer_corpus(data))
+            console.print(f"seed {seed}: warm-up ({cfg.warmup_steps} steps)")
+            warm_up(model, data, warmed, cfg.warmup_steps, seed)
+        final = run / "train" / "final"
+        if not (final / "tokenizer.json").is_file():
+            shutil.rmtree(run / "train", ignore_errors=True)  # no checkpoints are kept: start again
+            console.print(f"seed {seed}: GRPO ({cfg.steps} steps)")
+            grpo(warmed, data, run / "train", cfg.steps, seed)
         after = heldout_scores(final, data, run / "eval-grpo")
         console.print(f"seed {seed}: after GRPO {after}")
+        before = heldout_scores(warmed, data, run / "eval-warmup")
+        console.print(f"seed {seed}: after the warm-up {before}")
         seeds[str(seed)] = {"warmup": before, "grpo": after, "seconds": round(time.perf_counter() - t0, 1)}
         write_json_atomic(done, seeds[str(seed)])
     result = {
