@@ -56,7 +56,9 @@ def tool_run(tmp_path: Path) -> Path:
     run = tmp_path / "run"
     run.mkdir()
     (run / "completions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (run / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "reward": 0.5}) + "\n" for s in range(1, 11)))
+    (run / "metrics.jsonl").write_text(
+        "".join(json.dumps({"step": s, "reward": 0.5}) + "\n" for s in range(1, 11))
+    )
     return run
 
 
