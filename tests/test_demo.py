@@ -43,6 +43,8 @@ def test_quick_demo_runs_every_stage(tmp_path, tiny_model_dir):
         (held,) = [b for b in res["scores"][model] if b.startswith("file:")]
         assert set(res["scores"][model][held]) >= {"strict", "last", "lenient"}
     assert (out / "run" / "completions.jsonl").stat().st_size > 0
+    owned = json.loads((out / ".medzero-owned.json").read_text())["paths"]  # what --overwrite may remove
+    assert {p.name for p in out.iterdir()} - {".medzero-owned.json", ".medzero.lock"} <= set(owned)
     # The warm-up teaches the format: nearly every answer is extractable, at chance accuracy.
     (held,) = [b for b in res["scores"]["warmup"] if b.startswith("file:")]
     assert res["scores"]["warmup"][held]["no_answer"]["strict"] < 0.1

@@ -59,8 +59,8 @@ def noisy_model(tiny_model_dir, tmp_path_factory) -> Path:
 
 
 def test_eval_killed_three_times_then_resumed_matches_an_uninterrupted_run(noisy_model, tmp_path):
-    args = ["eval", "--model", noisy_model, "--benchmarks", "sample", "--limit", "40", "--samples", "2",
-            "--temperature", "0.8", "--max-new-tokens", "16", "--batch-size", "1"]  # fmt: skip
+    args = ["eval", "--model", noisy_model, "--benchmarks", "sample", "--limit", "24", "--samples", "2",
+            "--temperature", "0.8", "--max-new-tokens", "12", "--batch-size", "1"]  # fmt: skip
     full, killed = tmp_path / "full", tmp_path / "killed"
     assert _popen([*args, "--out", full], tmp_path / "full.log").wait(timeout=600) == 0
     total = _lines(full / "items.jsonl")
