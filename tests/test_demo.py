@@ -89,3 +89,9 @@ def test_a_folder_that_is_not_a_demos_is_never_removed(tmp_path):
         with pytest.raises(ConfigError, match="not empty"):
             claim_out_dir(other, overwrite=overwrite)
     assert (other / "keep.txt").exists() and (other / "run" / "metrics.jsonl").exists()
+
+
+def test_the_shipped_recipe_is_found():
+    from medzero.demo.run import RECIPE
+
+    assert RECIPE.is_file(), RECIPE  # demo/run.py sits one folder deeper than demo.py did

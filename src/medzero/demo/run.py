@@ -31,7 +31,7 @@ from medzero.console import console, make_progress
 from medzero.errors import ConfigError
 from medzero.outdir import OwnedFolder
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "tiny-cpu.yaml"
+RECIPE = Path(__file__).resolve().parents[3] / "recipes" / "tiny-cpu.yaml"
 MODES = ("strict", "last", "lenient")
 
 
