@@ -12,8 +12,8 @@ from medzero.errors import ConfigError
 
 def test_config_defaults_and_quick_sizes():
     full, quick = DemoConfig(), DemoConfig(quick=True)
-    assert (full.steps, full.n_heldout, full.warmup_steps) == (150, 200, 300)
-    assert (quick.steps, quick.n_heldout, quick.warmup_steps) == (30, 64, 60)
+    assert (full.steps, full.n_heldout, full.warmup_steps, full.validate_every) == (150, 200, 300, 25)
+    assert (quick.steps, quick.n_heldout, quick.warmup_steps, quick.validate_every) == (30, 64, 60, 10)
     assert DemoConfig(quick=True, steps=5).steps == 5
     with pytest.raises(ConfigError, match="steps"):
         DemoConfig(steps=0)
@@ -48,6 +48,12 @@ def test_quick_demo_runs_every_stage(tmp_path, tiny_model_dir):
     # The warm-up teaches the format: nearly every answer is extractable, at chance accuracy.
     (held,) = [b for b in res["scores"]["warmup"] if b.startswith("file:")]
     assert res["scores"]["warmup"][held]["no_answer"]["strict"] < 0.1
+    # the contract other checks use: held-out strict accuracy before and after GRPO, as fractions
+    h = res["heldout"]
+    assert h["before"] == res["scores"]["warmup"][held]["strict"]["estimate"]
+    assert h["final"] == res["scores"]["grpo"][held]["strict"]["estimate"]
+    assert h["after_model"] == "best" and h["after"] == h["best"]  # validation kept run/best
+    assert (out / "run" / "best" / "config.json").is_file() and (out / "data" / "validation.jsonl").is_file()
     with pytest.raises(ConfigError, match="already holds"):
         run_demo(DemoConfig(out=out, quick=True, cache_dir=tiny_model_dir.parent))
 
@@ -95,3 +101,16 @@ def test_the_shipped_recipe_is_found():
     from medzero.demo.run import RECIPE
 
     assert RECIPE.is_file(), RECIPE  # demo/run.py sits one folder deeper than demo.py did
+
+
+def test_validation_questions_use_names_of_neither_training_nor_heldout():
+    from medzero.data.synthetic import drug_class_questions
+    from medzero.demo import validation_questions
+
+    cfg = DemoConfig(seed=3)
+    train = drug_class_questions(cfg.n_train, 3, "train")
+    held = drug_class_questions(200, 3, "heldout")
+    val = validation_questions(cfg, train)
+    names = {q.meta["drug"] for q in val}
+    assert len(val) == cfg.n_validation and len({q.id for q in val}) == len(val)
+    assert not names & {q.meta["drug"] for q in train} and not names & {q.meta["drug"] for q in held}

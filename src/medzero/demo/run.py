@@ -29,6 +29,7 @@ from rich.progress import TextColumn
 
 from medzero.console import console, make_progress
 from medzero.errors import ConfigError
+from medzero.jsonl import write_jsonl
 from medzero.outdir import OwnedFolder
 
 RECIPE = Path(__file__).resolve().parents[3] / "recipes" / "tiny-cpu.yaml"
@@ -53,6 +54,16 @@ class DemoConfig:
     n_train: int = field(default=512, metadata={"help": "Synthetic training questions."})
     n_heldout: int | None = field(default=None, metadata={"help": "Held-out questions (200; quick: 64)."})
     warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up steps (300; quick: 60)."})
+    n_validation: int = field(
+        default=100,
+        metadata={
+            "help": "Validation questions scored during GRPO to keep run/best (drug names in neither the "
+            "training nor the held-out questions)."
+        },
+    )
+    validate_every: int | None = field(
+        default=None, metadata={"help": "GRPO steps between validations (25; quick: 10)."}
+    )
     sanity_limit: int = field(default=20, metadata={"help": "Questions per real benchmark (data_dir)."})
     overwrite: bool = field(
         default=False,
@@ -63,10 +74,13 @@ class DemoConfig:
         self.out = Path(self.out)
         self.steps = self.steps if self.steps is not None else (30 if self.quick else 150)
         self.n_heldout = self.n_heldout if self.n_heldout is not None else (64 if self.quick else 200)
+        if self.validate_every is None:
+            self.validate_every = 10 if self.quick else 25
         self.warmup_steps = (
             self.warmup_steps if self.warmup_steps is not None else (60 if self.quick else 300)
         )
-        for name in ("steps", "n_train", "n_heldout", "warmup_steps", "sanity_limit"):
+        for name in ("steps", "n_train", "n_heldout", "warmup_steps", "sanity_limit", "n_validation",
+                     "validate_every"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ConfigError(f"demo: {name} must be >= 1, got {getattr(self, name)}")
 
@@ -147,6 +161,22 @@ def scores_of(summary: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+VALIDATION_FILE = "validation.jsonl"
+
+
+def validation_questions(cfg: DemoConfig, train: list[Any]) -> list[Any]:
+    """Drug-class questions for validation during GRPO: training-split names that no training
+    question uses, so the held-out names stay untouched by model selection."""
+    from medzero.data.synthetic import drug_class_questions
+
+    seen = {q.meta["drug"] for q in train}
+    pool = drug_class_questions(4 * cfg.n_validation, cfg.seed + 1_000_003, "train")
+    out = [q for q in pool if q.meta["drug"] not in seen][: cfg.n_validation]
+    for i, q in enumerate(out):
+        q.id = f"synthetic-validation-{cfg.seed}-{i}"
+    return out
+
+
 def load_demo_recipe(cfg: DemoConfig, model_dir: Path, data_dir: Path) -> Any:
     """The GRPO recipe with the demo's model, data, steps and seed (as ``--set`` overrides)."""
     from medzero.data.prompts import PromptConfig
@@ -163,6 +193,9 @@ def load_demo_recipe(cfg: DemoConfig, model_dir: Path, data_dir: Path) -> Any:
         f"grpo.max_steps={cfg.steps}",
         f"grpo.seed={cfg.seed}",
         f"grpo.save_steps={cfg.steps}",
+        f"validation.benchmark=file:{data_dir / VALIDATION_FILE}",
+        f"validation.every={cfg.validate_every}",
+        "validation.limit=",
     ]
     recipe = load_recipe(cfg.recipe, overrides)
     if recipe.data.prompt != PromptConfig(template=recipe.data.prompt.template):
@@ -210,6 +243,7 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
 
     with st.stage("data", "training and held-out sets (synthetic drug-class task)"):
         prepare_from_mcqs(train, heldout, data_dir, prompt, recipe="demo-synthetic", seed=cfg.seed)
+        write_jsonl(data_dir / VALIDATION_FILE, [q.to_dict() for q in validation_questions(cfg, train)])
         res.paths["data"] = str(data_dir)
         console.print(
             f"{len(train)} training / {len(heldout)} held-out questions, disjoint drug names -> {data_dir}"
