@@ -33,7 +33,11 @@ START, END = "<!-- bench:auto:start -->", "<!-- bench:auto:end -->"
 # Run in this order; any other bench/*.py with a dict-returning main() runs after them.
 ORDER = ("extract", "train_overhead", "eval_throughput", "analyze")
 # Not benchmarks of medzero's own overhead: long training experiments, run by hand.
-SKIP = {"run_all": "this script", "curriculum": "a multi-arm GRPO experiment (minutes per arm); run it alone"}
+SKIP = {
+    "run_all": "this script",
+    "curriculum": "a multi-arm GRPO experiment (minutes per arm); run it alone",
+    "tasks": "the learning battery (many GRPO runs); run it alone",
+}
 # Leaf keys that hold ratios measured side by side (shown first, bold).
 RATIO_WORDS = ("_ratio_", "_vs_", "speedup", "overhead", "_over_")
 

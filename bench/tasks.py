@@ -2,15 +2,17 @@
 
 For every task of :mod:`medzero.data.synthetic_tasks` and every seed, this script
 
-1. writes ``OUT/data/TASK-sS/{train,heldout}.jsonl`` (medzero JSONL; disjoint rule items);
+1. writes ``OUT/data/TASK-sS/{train,heldout,validation}.jsonl`` (medzero JSONL; disjoint rule items);
 2. trains through the command line exactly as a user would, with no task-specific setting::
 
        medzero train RECIPE --set data.path=train.jsonl --set grpo.seed=S --out OUT/runs/TASK-sS
 
-   (``model.name_or_path: tiny`` builds the tokenizer from that training file);
-3. scores the warmed-up model and the trained model(s) (``final``, and ``best`` when the run kept
-   one) on the held-out file with the evaluation engine (greedy, the recipe's prompt template and
-   completion cap; strict / last / lenient extraction, 95% bootstrap CIs).
+   (``model.name_or_path: tiny`` builds the tokenizer from that training file), plus
+   ``--set validation.benchmark=file:validation.jsonl`` (training-split questions that are not
+   training questions) so the run keeps ``RUN_DIR/best`` by validation accuracy;
+3. scores the warmed-up model and the trained models (``best`` and ``final``) on the held-out
+   file with the evaluation engine (greedy, the recipe's prompt template and completion cap;
+   strict / last / lenient extraction, 95% bootstrap CIs).
 
 Results go to ``OUT/results.jsonl`` (one line per task, seed and checkpoint; a rerun skips what is
 done) and the table to ``OUT/tasks.md``. Two runs go in parallel with ``--jobs 2``; each training
@@ -52,13 +54,19 @@ N_OPTIONS = {
 GOAL = 0.9
 
 
-def write_task_data(task: str, seed: int, n_train: int, n_heldout: int, out: Path) -> tuple[Path, Path]:
+def write_task_data(task: str, seed: int, n_train: int, n_heldout: int, out: Path) -> tuple[Path, Path, Path]:
+    """train.jsonl, heldout.jsonl and validation.jsonl (training-split questions that are not
+    training questions: they select RUN_DIR/best without touching the held-out items)."""
     out.mkdir(parents=True, exist_ok=True)
     k = N_OPTIONS.get(task)
-    train, held = out / "train.jsonl", out / "heldout.jsonl"
-    write_jsonl(train, [q.to_dict() for q in task_questions(task, n_train, seed, "train", k)])
+    train_q = task_questions(task, n_train, seed, "train", k)
+    seen = {q.question for q in train_q}
+    val_q = [q for q in task_questions(task, 400, seed + 1_000_003, "train", k) if q.question not in seen]
+    train, held, val = out / "train.jsonl", out / "heldout.jsonl", out / "validation.jsonl"
+    write_jsonl(train, [q.to_dict() for q in train_q])
     write_jsonl(held, [q.to_dict() for q in task_questions(task, n_heldout, seed, "heldout", k)])
-    return train, held
+    write_jsonl(val, [q.to_dict() for q in val_q[:100]])
+    return train, held, val
 
 
 def medzero_cmd() -> list[str]:
@@ -98,13 +106,14 @@ def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int
     from medzero.train.recipe import load_recipe
 
     name = f"{task}-s{seed}"
-    train, held = write_task_data(task, seed, args.n_train, args.n_heldout, args.out / "data" / name)
+    train, held, val = write_task_data(task, seed, args.n_train, args.n_heldout, args.out / "data" / name)
+    sets = [f"validation.benchmark=file:{val}", f"validation.every={args.validate_every}", *args.set]
     run = args.out / "runs" / name
     run.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rc = train_run(args.recipe, train, seed, run, args.set, args.out / "logs" / f"{name}.log")
+    rc = train_run(args.recipe, train, seed, run, sets, args.out / "logs" / f"{name}.log")
     wall = round(time.perf_counter() - t0, 1)
-    recipe = load_recipe(args.recipe, [f"data.path={train}", *args.set])
+    recipe = load_recipe(args.recipe, [f"data.path={train}", *sets])
     info = json.loads((run / "run_info.json").read_text()) if (run / "run_info.json").is_file() else {}
     rows = []
     for ckpt in ("warmup", "best", "final"):
@@ -175,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "tiny-cpu.yaml")
     p.add_argument("--n-train", type=int, default=512)
     p.add_argument("--n-heldout", type=int, default=200)
+    p.add_argument("--validate-every", type=int, default=25, help="GRPO steps between validations (best).")
     p.add_argument("--jobs", type=int, default=1, help="Runs in parallel (each uses one torch thread).")
     p.add_argument("--set", action="append", default=[], help="Extra recipe override (experiments only).")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "tasks-out")

@@ -1,0 +1,42 @@
+"""bench/tasks.py: the battery's data files and its results table (the runs themselves take minutes)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_tasks", ROOT / "bench" / "tasks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_task_files_keep_validation_and_heldout_apart_from_training(tmp_path):
+    bt = _load()
+    train, held, val = bt.write_task_data("term-prefix", 1, 64, 32, tmp_path)
+    rows = {p.name: [json.loads(x) for x in p.read_text().splitlines()] for p in (train, held, val)}
+    assert [len(rows[n]) for n in ("train.jsonl", "heldout.jsonl", "validation.jsonl")] == [64, 32, 100]
+    assert len(rows["train.jsonl"][0]["options"]) == bt.N_OPTIONS["term-prefix"] == 8
+    train_q = {r["question"] for r in rows["train.jsonl"]}
+    assert not train_q & {r["question"] for r in rows["validation.jsonl"]}
+    assert not {r["meta"]["item"] for r in rows["train.jsonl"]} & {
+        r["meta"]["item"] for r in rows["heldout.jsonl"]
+    }
+
+
+def test_table_reports_every_seed_the_range_and_the_goal():
+    bt = _load()
+
+    def row(seed, ckpt, est):
+        return {"task": "drug-suffix", "seed": seed, "checkpoint": ckpt,
+                "strict": {"estimate": est, "low": est - 0.05, "high": min(1.0, est + 0.05)}}  # fmt: skip
+
+    md = bt.table([row(0, "final", 0.95), row(1, "final", 0.5), row(0, "warmup", 0.25)])
+    lines = md.splitlines()
+    assert lines[2].startswith("| drug-suffix | 4 | warmup |")
+    assert "s0: 0.950 (0.90-1.00); s1: 0.500 (0.45-0.55)" in lines[3] and lines[3].endswith(
+        "| 0.500-0.950 | 1/2 |"
+    )
