@@ -54,7 +54,7 @@ class WarmupConfig:
         default=12, metadata={"help": "Token budget of the restatement (the think block's content)."}
     )
     restate_words: int = field(
-        default=4, metadata={"help": "rare: how many of the stem's rarest words are restated."}
+        default=2, metadata={"help": "rare: how many of the stem's rarest words are restated."}
     )
 
     def __post_init__(self) -> None:
@@ -84,7 +84,7 @@ class Restater:
         tokenizer: Any,
         restate: str = "rare",
         budget: int = 12,
-        max_words: int = 4,
+        max_words: int = 2,
     ):
         if restate not in RESTATE:
             raise ValueError(f"restate must be one of {', '.join(RESTATE)}, got {restate!r}")
@@ -147,7 +147,7 @@ def run_format_warmup(
     learning_rate: float = 1e-3,
     restate: str = "rare",
     restate_tokens: int = 12,
-    restate_words: int = 4,
+    restate_words: int = 2,
     on_step: Callable[[int, float], None] | None = None,
 ) -> Path:
     """Train the format on ``questions`` with random answer letters and save model + tokenizer
