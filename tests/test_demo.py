@@ -105,7 +105,7 @@ def test_the_shipped_recipe_is_found():
 
 def test_validation_questions_use_names_of_neither_training_nor_heldout():
     from medzero.data.synthetic import drug_class_questions
-    from medzero.demo import validation_questions
+    from medzero.demo.run import validation_questions
 
     cfg = DemoConfig(seed=3)
     train = drug_class_questions(cfg.n_train, 3, "train")
