@@ -231,6 +231,7 @@ def init_cpu_deepspeed() -> dict[str, Any]:
         single = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1"}
         for key, value in {**single, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}.items():
             os.environ.setdefault(key, value)
+    _skip_shm_comm_build()
     from accelerate import PartialState
 
     state = PartialState(backend="gloo")
@@ -240,3 +241,15 @@ def init_cpu_deepspeed() -> dict[str, Any]:
             f"the launcher started {os.environ.get('WORLD_SIZE')}"
         )
     return {"use_cpu": False, "accelerator_config": {"use_configured_state": True}}
+
+
+def _skip_shm_comm_build() -> None:
+    """DeepSpeed's CPU backend compiles a C++ shared-memory op at start-up (a C++ compiler and
+    about 2 minutes on 2 cores, once per machine). It serves only ``inference_all_reduce``, which
+    falls back to gloo without it; training's collectives never use it. Marking it incompatible
+    skips the build."""
+    import deepspeed.ops
+
+    compatible = dict(deepspeed.ops.__compatible_ops__)
+    compatible["deepspeed_shm_comm"] = False
+    deepspeed.ops.__compatible_ops__ = compatible
