@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import subprocess
@@ -42,3 +43,30 @@ def test_train_check_prints_no_kernels_notice(tiny_model_dir, tmp_path):
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "kernels" not in done.stdout + done.stderr
+
+
+def test_deepspeed_cpu_fallback_notice_is_dropped_and_others_kept(caplog):
+    """DeepSpeed logs its CPU-fallback warning on stdout; `train`'s stdout is one JSON object."""
+    log = logging.getLogger("DeepSpeed")
+    propagate, log.propagate = log.propagate, True  # DeepSpeed turns propagation off; caplog needs it
+    try:
+        with caplog.at_level(logging.WARNING):
+            log.warning(
+                "Setting accelerator to CPU. If you have GPU or other accelerator, we were unable to detect it."
+            )
+            assert caplog.records == []
+            log.warning("ZeRO-3 offload: pinned memory unavailable")
+    finally:
+        log.propagate = propagate
+    assert [r.getMessage() for r in caplog.records] == ["ZeRO-3 offload: pinned memory unavailable"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("deepspeed") is None, reason="the deepspeed extra is not installed"
+)
+def test_importing_accelerate_with_deepspeed_prints_nothing_on_stdout():
+    code = "import medzero, accelerate.utils"
+    env = {**os.environ, "MEDZERO_NO_PROGRESS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Setting accelerator to CPU" not in done.stdout

@@ -23,3 +23,16 @@ def _not_missing_kernels(record: _logging.LogRecord) -> bool:
 
 
 _logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_not_missing_kernels)
+
+
+def _not_cpu_fallback_notice(record: _logging.LogRecord) -> bool:
+    """accelerate imports DeepSpeed whenever it is installed (the ``deepspeed`` extra), and DeepSpeed
+    then warns, on *stdout*, that it fell back to its CPU accelerator. On a machine without a GPU
+    that is the expected case; the line broke commands whose stdout is JSON (``train``, ``eval``).
+    Drop exactly that record; every other DeepSpeed message still shows."""
+    return not str(record.msg).startswith("Setting accelerator to CPU.")
+
+
+# DeepSpeed's LoggerFactory configures this very logger object (logging.getLogger("DeepSpeed")),
+# so a filter added before DeepSpeed is imported stays in force.
+_logging.getLogger("DeepSpeed").addFilter(_not_cpu_fallback_notice)
