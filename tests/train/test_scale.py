@@ -108,6 +108,9 @@ def test_unparsable_deepspeed_file_names_its_line_and_column(tmp_path):
     path.write_text("model: {name_or_path: tiny}\ndata: {synthetic: 4}\ngrpo: {deepspeed: ds.json}\n")
     with pytest.raises(ConfigError, match=r"ds\.json:2:\d+: invalid JSON"):
         load_recipe(path)
+    (tmp_path / "ds.json").write_bytes(b'{"zero_optimization": {"stage": "\xff"}}')
+    with pytest.raises(ConfigError, match=r"ds\.json: invalid JSON \(not UTF-8 text\)"):
+        load_recipe(path)
     (tmp_path / "ds.json").write_text('{"zero_optimization": {"stage": 5}}')
     with pytest.raises(ConfigError, match=r'"zero_optimization.stage" is 5'):
         load_recipe(path)

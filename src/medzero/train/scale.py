@@ -21,8 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from medzero import yamlsafe
 from medzero.errors import ConfigError
 
 #: Offload devices DeepSpeed knows.
@@ -70,11 +69,13 @@ def load_deepspeed_json(path: Path, where: str) -> dict[str, Any]:
     the file), or the file's line and column when it does not parse."""
     if not path.is_file():
         raise ConfigError(f"{where}: DeepSpeed config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
     try:
-        config = json.loads(text)
+        config = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg})") from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "nested too deeply"
+        raise ConfigError(f"{path}: invalid JSON ({why})") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a DeepSpeed config is a JSON object, got {type(config).__name__}")
     stage = _get(config, "zero_optimization.stage")
@@ -166,12 +167,7 @@ def read_accelerate_config(path: Path) -> AccelerateConfig:
     """Parse an accelerate config file; errors name the file and line."""
     if not path.is_file():
         raise ConfigError(f"accelerate config not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = yamlsafe.loads(yamlsafe.read_text(path), str(path)) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: an accelerate config is a mapping (compute_environment, ...)")
     try:
