@@ -1,5 +1,5 @@
-"""``medzero demo --task search``: a tiny model learns, by GRPO with the search tool, to look up
-what it cannot know.
+"""``medzero demo --task search``: a tiny model is to learn, by GRPO with the search tool, to look
+up what it cannot know (measured so far: it does not yet; docs/tools.md has the numbers).
 
 The task is a synthetic *formulary*: invented drug names (random syllables; the name carries no
 rule) each given one of four classes at random, and a corpus with one entry per drug,
