@@ -64,6 +64,7 @@ def test_five_item_eval_uses_the_base_model_prompt(real_model, tmp_path):
 def test_two_grpo_steps_on_the_real_model(real_model, tmp_path):
     run = tmp_path / "run"
     sets = ["grpo.max_steps=2", "grpo.save_steps=2", "grpo.max_completion_length=12",
+            "grpo.num_generations=2", "grpo.per_device_train_batch_size=2",
             f"model.name_or_path={real_model}", "model.gguf_file="]  # fmt: skip
     if not (REPO_ROOT.parent / "shared" / "data" / "huatuogpt_o1").is_dir():  # the recipe's questions
         sets += ["data.path=", "data.sample=true"]
