@@ -56,8 +56,9 @@ class SearchDemoConfig:
     seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "One full run per seed."})
     n_train: int = field(default=240, metadata={"help": "Training drugs (one question each)."})
     n_heldout: int = field(default=100, metadata={"help": "Held-out drugs (never trained on)."})
-    warmup_steps: int = field(default=200, metadata={"help": "Supervised format warm-up steps."})
+    warmup_steps: int = field(default=400, metadata={"help": "Supervised format warm-up steps."})
     steps: int = field(default=80, metadata={"help": "GRPO steps (4 questions x 8 completions each)."})
+    learning_rate: float = field(default=3e-4, metadata={"help": "GRPO learning rate (constant)."})
     cache_dir: Path | None = field(default=None, metadata={"help": "Tiny-model cache."})
 
     @classmethod
@@ -211,7 +212,7 @@ def warm_up(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: 
     return out
 
 
-def grpo(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int) -> Path:
+def grpo(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int, lr: float = 3e-4) -> Path:
     """GRPO with the search tool through ``medzero train``; returns the final model folder."""
     from medzero.train.recipe import recipe_from_dict
     from medzero.train.runner import train
@@ -225,7 +226,7 @@ def grpo(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int
             "guard": {"action": "warn"},
             "grpo": {
                 "max_steps": steps,
-                "learning_rate": 7e-4,
+                "learning_rate": lr,
                 "lr_scheduler_type": "constant",
                 "beta": 0.0,
                 "loss_type": "dapo",
@@ -303,7 +304,7 @@ def run_search_demo(cfg: SearchDemoConfig) -> dict[str, Any]:
         if not (final / "tokenizer.json").is_file():
             shutil.rmtree(run / "train", ignore_errors=True)  # no checkpoints are kept: start again
             console.print(f"seed {seed}: GRPO ({cfg.steps} steps)")
-            grpo(warmed, data, run / "train", cfg.steps, seed)
+            grpo(warmed, data, run / "train", cfg.steps, seed, cfg.learning_rate)
         after = heldout_scores(final, data, run / "eval-grpo")
         console.print(f"seed {seed}: after GRPO {after}")
         before = heldout_scores(warmed, data, run / "eval-warmup")
