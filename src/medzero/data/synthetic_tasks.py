@@ -32,6 +32,9 @@ from typing import Any
 
 from medzero.data.schema import LETTERS, MCQ
 from medzero.data.synthetic import (
+    _CONDITIONS as _HISTORY,
+)
+from medzero.data.synthetic import (
     _TEMPLATES as DRUG_TEMPLATES,
 )
 from medzero.data.synthetic import (
@@ -81,21 +84,6 @@ def _draw_drug(rng: random.Random, k: int, split: Split) -> tuple[str, dict[str,
     )
     return question, {"item": drug}
 
-
-_HISTORY = (
-    "hypertension",
-    "type 2 diabetes",
-    "chronic kidney disease",
-    "asthma",
-    "migraine",
-    "gout",
-    "osteoarthritis",
-    "depression",
-    "atrial fibrillation",
-    "heart failure",
-    "hypothyroidism",
-    "a history of stroke",
-)
 
 # ------------------------------------------------------------------------------------ term prefix
 
