@@ -59,7 +59,9 @@ def noisy_model(tiny_model_dir, tmp_path_factory) -> Path:
 
 
 def test_eval_killed_three_times_then_resumed_matches_an_uninterrupted_run(noisy_model, tmp_path):
-    args = ["eval", "--model", noisy_model, "--benchmarks", "sample", "--limit", "24", "--samples", "2",
+    # items.jsonl grows a chunk at a time (8 questions x 2 samples = 16 lines at --batch-size 1), so
+    # each kill lands on a chunk boundary: 32 questions = 4 chunks leave the third kill before the end.
+    args = ["eval", "--model", noisy_model, "--benchmarks", "sample", "--limit", "32", "--samples", "2",
             "--temperature", "0.8", "--max-new-tokens", "12", "--batch-size", "1"]  # fmt: skip
     full, killed = tmp_path / "full", tmp_path / "killed"
     assert _popen([*args, "--out", full], tmp_path / "full.log").wait(timeout=600) == 0
