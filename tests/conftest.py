@@ -62,3 +62,33 @@ def tiny_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = CliRunner().invoke(build_app(), ["model", "tiny-vlm", "--out", str(out)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     return out
+
+
+@pytest.fixture(scope="session")
+def one_thread():
+    """Run torch on one CPU thread: on a shared, loaded machine two threads contend and a tiny
+    model's generation gets ~10x slower (measured 29 s vs 1.8 s for 16 prompts)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def noisy_model_dir(tiny_model_dir, tmp_path_factory, one_thread) -> Path:
+    """The tiny model saved with large random weights, so its greedy answers vary by question
+    (the freshly initialised tiny model repeats one token for every prompt)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = tmp_path_factory.mktemp("noisy-tiny")
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.3)
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(out)
+    return out

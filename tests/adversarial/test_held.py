@@ -41,27 +41,10 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 600) -> None:
     proc.wait()
 
 
-@pytest.fixture(scope="module")
-def noisy_model(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny model with large random weights: its answers differ from question to question."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    out = tmp_path_factory.mktemp("noisy")
-    torch.manual_seed(1)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.3)
-    model.save_pretrained(out)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(out)
-    return out
-
-
-def test_eval_killed_three_times_then_resumed_matches_an_uninterrupted_run(noisy_model, tmp_path):
+def test_eval_killed_three_times_then_resumed_matches_an_uninterrupted_run(noisy_model_dir, tmp_path):
     # items.jsonl grows a chunk at a time (8 questions x 2 samples = 16 lines at --batch-size 1), so
     # each kill lands on a chunk boundary: 32 questions = 4 chunks leave the third kill before the end.
-    args = ["eval", "--model", noisy_model, "--benchmarks", "sample", "--limit", "32", "--samples", "2",
+    args = ["eval", "--model", noisy_model_dir, "--benchmarks", "sample", "--limit", "32", "--samples", "2",
             "--temperature", "0.8", "--max-new-tokens", "12", "--batch-size", "1"]  # fmt: skip
     full, killed = tmp_path / "full", tmp_path / "killed"
     assert _popen([*args, "--out", full], tmp_path / "full.log").wait(timeout=600) == 0
