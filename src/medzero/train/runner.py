@@ -355,7 +355,19 @@ def train(
             f"{out.name}/final",
             [f"the model after the last step ({info['global_step']})"],
         )
+    _close_process_group()
     return info
+
+
+def _close_process_group() -> None:
+    """End a multi-process run cleanly: wait for every rank, then destroy the process group.
+    Left to interpreter exit, gloo's threads can be torn down mid-flight and a rank aborts
+    ("terminate called without an active exception", SIGABRT) after a run that succeeded."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def card_info(recipe: Recipe, info: dict[str, Any], lora: bool) -> CardInfo:
