@@ -63,3 +63,26 @@ def test_eval_data_at_the_top_of_data_dir_is_accepted(shared_data, tmp_path):
     (tmp_path / "eval_data.json").symlink_to(shared_data / "huatuogpt_o1" / "eval_data.json")
     lb = load_benchmark(get_benchmark("gpqa_med"), tmp_path, limit=3)
     assert lb.path.parent == tmp_path and len(lb.records) == 3
+
+
+def test_a_file_whose_records_were_all_skipped_names_the_file_and_why(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    # both answers name no option: the loader skips both, so nothing is left to evaluate
+    path.write_text(
+        '{"id": "q0", "source": "mine", "question": "Q?", "options": {"A": "a", "B": "b"}, "answer": "F"}\n'
+        '{"id": "q1", "source": "mine", "question": "Q?", "options": {"A": "a", "B": "b"}, "answer": "F"}\n'
+    )
+    with pytest.raises(DataError) as info:
+        load_benchmark(get_benchmark(f"file:{path}"))
+    msg = str(info.value)
+    assert msg.startswith(str(path)) and "all 2 records were skipped" in msg and "bad.jsonl:1" in msg
+    assert "None" not in msg
+
+
+def test_a_registered_benchmark_with_no_record_of_its_source_says_so(tmp_path):
+    (tmp_path / "eval_data.json").write_text(
+        '{"MedQA_USLME_test": [{"question": "Q?", "options": {"A": "a", "B": "b"}, "answer_idx": "A", '
+        '"answer": "a"}]}'
+    )
+    with pytest.raises(DataError, match='none of the 1 loaded records has source "gpqa"'):
+        load_benchmark(get_benchmark("gpqa_med"), tmp_path)

@@ -164,14 +164,37 @@ def find_file(bench: Benchmark, data_dir: str | Path | None) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _load_file(path: str, fmt: str, mtime_ns: int) -> tuple[tuple[MCQ, ...], int, str]:
-    """Load a file once per run even when several benchmarks share it (eval_data.json)."""
+def _load_file(path: str, fmt: str, mtime_ns: int) -> tuple[tuple[MCQ, ...], tuple[str, ...], str]:
+    """Load a file once per run even when several benchmarks share it (eval_data.json).
+    Returns the records, one message per skipped record, and the format used."""
     from medzero.data.loaders import load_mcqs
 
     result = load_mcqs(path, fmt=fmt)
     for err in result.errors[:5]:
         console.print(f"[yellow]skipped:[/] {err}")
-    return tuple(result.records), len(result.errors), result.format
+    return tuple(result.records), tuple(str(e) for e in result.errors), result.format
+
+
+def _none_loaded(path: Path, bench: Benchmark, n_records: int, skipped: tuple[str, ...]) -> DataError:
+    """The error for a benchmark that ends up with no questions, saying why: every record of the
+    file was skipped (with the first reasons), or none of the loaded ones has the benchmark's source."""
+    if not n_records:
+        if not skipped:
+            return DataError(path, None, None, f'benchmark "{bench.name}": the file has no records')
+        first = "; ".join(skipped[:3])
+        more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
+        return DataError(
+            path,
+            None,
+            None,
+            f'benchmark "{bench.name}": all {len(skipped)} records were skipped as malformed: {first}{more}',
+        )
+    return DataError(
+        path,
+        None,
+        "source",
+        f'benchmark "{bench.name}": none of the {n_records} loaded records has source "{bench.source}"',
+    )
 
 
 def load_benchmark(
@@ -183,7 +206,7 @@ def load_benchmark(
     records, skipped, _ = _load_file(str(path), bench.fmt, path.stat().st_mtime_ns)
     mine = [r for r in records if bench.source is None or r.source == bench.source]
     if not mine:
-        raise DataError(path, None, "source", f'no "{bench.source}" records for benchmark "{bench.name}"')
+        raise _none_loaded(path, bench, len(records), skipped)
     excluded = 0
     if exclude is not None:
         kept = [r for r in mine if not exclude.excludes(r)]
@@ -191,4 +214,4 @@ def load_benchmark(
         mine = kept
     if limit is not None:
         mine = mine[:limit]
-    return LoadedBenchmark(bench, path, mine, skipped=skipped, excluded=excluded)
+    return LoadedBenchmark(bench, path, mine, skipped=len(skipped), excluded=excluded)
