@@ -5,6 +5,8 @@
 * :func:`output_lock` holds an exclusive lock (``flock``) on ``OUT/.medzero.lock`` while a command
   writes there; a second command on the same folder is refused, naming the holder's pid and
   command. The lock dies with its process (kill -9 included), so a stale file never blocks.
+  :func:`lock_held` tells readers whether a live process still holds it (a run that says
+  "running" in its files but whose lock is free was killed).
 * :class:`OwnedFolder` is a folder a command writes as a whole (``medzero demo``): a marker file
   lists the paths the command wrote, and ``overwrite`` removes exactly those, nothing else. A
   non-empty folder without the marker is refused: it is someone else's.
@@ -85,6 +87,27 @@ def output_lock(out: str | Path, command: str, flag: str = "--out") -> Iterator[
         yield out
     finally:
         fh.close()  # releases the lock
+
+
+def lock_held(out: str | Path) -> bool | None:
+    """Whether a live process holds ``OUT/.medzero.lock`` now. ``None`` when nobody can tell: the
+    folder has no lock file (written without the CLI, e.g. through the Python API) or the
+    platform has no ``flock``. Only tries the lock (shared, non-blocking); never writes."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no flock on this platform
+        return None
+    try:
+        fh = (Path(out) / LOCK_FILE).open("rb")
+    except OSError:
+        return None
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return False
 
 
 @dataclass

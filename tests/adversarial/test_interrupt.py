@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from medzero.analyze.runlog import load_run
 from medzero.train.recipe import recipe_from_dict
 
 PER_STEP = 4
@@ -81,6 +82,8 @@ def test_killed_before_the_first_checkpoint_resumes_from_step_0(tmp_path, tiny_m
     os.kill(proc.pid, signal.SIGKILL)  # after step 1, long before checkpoint-100
     proc.wait()
     assert not list(out.glob("checkpoint-*"))
+    assert json.loads((out / "run_info.json").read_text())["status"] == "running"  # as the kill left it
+    assert load_run(out).run_info["status"] == "interrupted"  # what readers report: nobody holds the lock
     again = _train(recipe, "--out", out, cwd=tmp_path)  # a fresh start is refused, with the way out
     assert again.returncode == 2 and "pass --resume" in again.stderr + again.stdout
     done = _train(recipe, "--out", out, "--resume", cwd=tmp_path)

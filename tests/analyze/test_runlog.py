@@ -5,6 +5,7 @@ import pytest
 
 from medzero.analyze.runlog import load_run, normalise_metric_name
 from medzero.errors import DataError
+from medzero.outdir import output_lock
 
 
 def _write_jsonl(path, rows, tail=""):
@@ -112,3 +113,30 @@ def test_tensorboard_event_dir_written_by_summarywriter(tmp_path):
 )
 def test_metric_names_normalised_to_trl(raw, name):
     assert normalise_metric_name(raw) == name
+
+
+def _running_run(tmp_path, with_lock_file=True):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_info.json").write_text(json.dumps({"status": "running"}))
+    if with_lock_file:
+        (run / ".medzero.lock").write_text('{"pid": 1, "command": "train"}\n')
+    return run
+
+
+def test_a_running_run_whose_lock_is_free_was_interrupted(tmp_path):
+    log = load_run(_running_run(tmp_path))  # the lock file is left, no process holds it: killed
+    assert log.run_info["status"] == "interrupted"
+    assert any("interrupted" in i and "--resume" in i for i in log.issues)
+
+
+def test_a_run_whose_lock_is_held_is_still_running(tmp_path):
+    run = _running_run(tmp_path)
+    with output_lock(run, "train"):
+        log = load_run(run)
+    assert log.run_info["status"] == "running" and not any("interrupted" in i for i in log.issues)
+
+
+def test_a_run_without_a_lock_file_keeps_its_status(tmp_path):
+    # written through the Python API (no lock): nothing tells a live run from a dead one
+    assert load_run(_running_run(tmp_path, with_lock_file=False)).run_info["status"] == "running"

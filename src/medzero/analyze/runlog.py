@@ -23,6 +23,7 @@ import numpy as np
 
 from medzero.errors import DataError
 from medzero.jsonl import iter_jsonl
+from medzero.outdir import LOCK_FILE, lock_held
 
 #: Column names tried, in order, for the step of a W&B CSV export or a metrics file.
 STEP_COLUMNS = ("step", "train/global_step", "global_step", "Step", "_step")
@@ -99,6 +100,20 @@ def load_run(path: str | Path) -> RunLog:
     return read_run_dir(path)  # reports both files missing
 
 
+def _mark_interrupted(path: Path, log: RunLog) -> None:
+    """A run whose ``run_info.json`` still says ``running`` while no process holds its lock was
+    killed (the status is only rewritten on a clean end, a failure or a resume): report it as
+    ``interrupted``. Runs without a lock file (Python API) keep what they say."""
+    info = log.run_info
+    if not isinstance(info, dict) or info.get("status") != "running" or lock_held(path) is not False:
+        return
+    info["status"] = "interrupted"
+    log.warn(
+        f"{path / 'run_info.json'}: says the run is running, but no process holds {path / LOCK_FILE}: "
+        "it was interrupted; `medzero train RECIPE --out RUN_DIR --resume` continues it"
+    )
+
+
 def read_run_dir(path: Path) -> RunLog:
     """Read ``config.yaml``, ``run_info.json``, ``metrics.jsonl``, ``completions.jsonl`` and
     ``best/best.json`` (which validation step ``RUN_DIR/best`` holds)."""
@@ -119,6 +134,8 @@ def read_run_dir(path: Path) -> RunLog:
             log.run_info = json.loads(info.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             log.warn(f"{info}:{exc.lineno}: invalid JSON ({exc.msg}); run info left out")
+        else:
+            _mark_interrupted(path, log)
     best = path / "best" / "best.json"
     if best.exists():
         try:
