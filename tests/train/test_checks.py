@@ -63,6 +63,36 @@ def test_divisibility_rule_is_explained_with_a_fix():
     assert "multiple of per_device_train_batch_size" in batch_findings(g, 1)[0].message
 
 
+@pytest.mark.parametrize(
+    ("spg", "accum", "severity", "needles"),
+    [
+        # a step gathers two whole rounds, both sampled before the update: on-policy, no warning
+        (2, 4, "info", ["each step gathers 2 rounds", "on-policy"]),
+        # rounds of 3 micro-batches against steps of 4: the second round straddles the first update
+        (3, 4, "warning", ["3 does not divide 4", "up to 2 optimizer steps", "up to 1 update(s) old"]),
+        # one round feeds three whole optimizer steps
+        (
+            12,
+            4,
+            "warning",
+            ["up to 3 optimizer steps", "up to 2 update(s) old", "gradient_accumulation_steps=12"],
+        ),
+    ],
+)
+def test_generation_rounds_against_accumulation_state_the_true_arithmetic(spg, accum, severity, needles):
+    g = {
+        "num_generations": 2,
+        "per_device_train_batch_size": 2,
+        "gradient_accumulation_steps": accum,
+        "steps_per_generation": spg,
+    }
+    found = batch_findings(g, 1)
+    assert [f.severity for f in found] == ["info", severity]
+    for needle in needles:
+        assert needle in found[1].message, found[1].message
+    assert "reused" not in found[1].message  # every completion is used once: nothing is reused
+
+
 def test_num_generations_below_two_is_fatal():
     found = checks(recipe(grpo={"num_generations": 1}))
     assert "at least 2" in found[("num_generations", "error")]

@@ -119,17 +119,45 @@ def batch_findings(g: dict[str, Any], world_size: int) -> list[Finding]:
             f"{per_step * accum} completions per optimizer step.",
         )
     )
-    if spg != accum:
-        out.append(
+    out += _generation_vs_accumulation(gen_bs, spg, accum)
+    return out
+
+
+def _generation_vs_accumulation(gen_bs: int, spg: int, accum: int) -> list[Finding]:
+    """How generation rounds (``spg`` micro-batches each) line up with optimizer steps (``accum``
+    micro-batches each). A round whose micro-batches fall on both sides of an update trains the
+    later ones on completions the earlier policy sampled (off-policy); that happens unless ``spg``
+    divides ``accum``. When it does and ``spg < accum``, a step just gathers several rounds."""
+    if spg == accum:
+        return []
+    if accum % spg == 0:
+        return [
             Finding(
                 "batch",
-                "warning",
-                f"one generation round feeds {spg} micro-batches but an optimizer step takes {accum} "
-                f"(gradient_accumulation_steps): completions are reused across optimizer steps "
-                f"(slightly off-policy). Set gradient_accumulation_steps={spg} to match.",
+                "info",
+                f"an optimizer step takes {accum} micro-batches (gradient_accumulation_steps) and one "
+                f"generation round of {gen_bs} completions feeds {spg}: each step gathers "
+                f"{accum // spg} rounds, all sampled by the current policy (on-policy; generation just "
+                "runs in smaller batches).",
             )
+        ]
+    # micro-batch i belongs to round i // spg and optimizer step i // accum; the pattern repeats
+    # every lcm(spg, accum) micro-batches
+    span = max(
+        ((k + 1) * spg - 1) // accum - (k * spg) // accum + 1 for k in range(math.lcm(spg, accum) // spg)
+    )
+    return [
+        Finding(
+            "batch",
+            "warning",
+            f"one generation round of {gen_bs} completions feeds {spg} micro-batches but an optimizer "
+            f"step takes {accum} (gradient_accumulation_steps), and {spg} does not divide {accum}: a "
+            f"round's micro-batches fall into up to {span} optimizer steps, so those after an update "
+            f"train on completions sampled by a policy up to {span - 1} update(s) old (slightly "
+            f"off-policy). Set gradient_accumulation_steps={spg} "
+            "to match (one round per optimizer step).",
         )
-    return out
+    ]
 
 
 def _lr(g: dict[str, Any], recipe: Recipe) -> list[Finding]:
