@@ -76,3 +76,40 @@ def test_importing_deepspeed_prints_nothing_on_stdout():
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Setting accelerator to CPU" not in done.stdout
+
+
+def _env_without_hf_switches(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_DISABLE_PROGRESS_BARS")}
+    return {**env, **extra}
+
+
+def test_eval_shows_no_loading_weights_bar_when_progress_is_off(tiny_model_dir, tmp_path):
+    """transformers draws a "Loading weights" bar on every model load; MEDZERO_NO_PROGRESS=1 must
+    silence it in every command, not only in `train` (which switched it off itself)."""
+    cmd = [sys.executable, "-m", "medzero.cli", "eval", "--model", str(tiny_model_dir), "--benchmarks"]
+    cmd += ["sample", "--limit", "1", "--max-new-tokens", "2", "--out", str(tmp_path / "ev")]
+    env = _env_without_hf_switches(MEDZERO_NO_PROGRESS="1", OMP_NUM_THREADS="1")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Loading weights" not in done.stderr + done.stdout
+
+
+def test_library_bars_already_imported_are_switched_off_only_when_progress_is_off(monkeypatch):
+    from transformers.utils import logging as hf_logging
+
+    from medzero.console import quiet_library_progress
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        hf_logging.enable_progress_bar()
+        monkeypatch.delenv("MEDZERO_NO_PROGRESS", raising=False)
+        quiet_library_progress()  # medzero's bars are on: the libraries' stay as they are
+        assert hf_logging.is_progress_bar_enabled() and "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ
+        monkeypatch.setenv("MEDZERO_NO_PROGRESS", "1")
+        quiet_library_progress()
+        assert not hf_logging.is_progress_bar_enabled()
+        assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"  # for libraries imported later
+    finally:
+        (hf_logging.enable_progress_bar if was_on else hf_logging.disable_progress_bar)()

@@ -67,6 +67,9 @@ def build_app() -> typer.Typer:
         ),
     ) -> None:
         """Medical R1-Zero toolkit."""
+        from medzero.console import quiet_library_progress
+
+        quiet_library_progress()  # before any command imports transformers / datasets
 
     @app.command("list")
     def _list(

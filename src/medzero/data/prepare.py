@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from medzero import __version__
-from medzero.console import console, progress_disabled
+from medzero.console import console, quiet_library_progress
 from medzero.data.loaders import load_mcqs
 from medzero.data.mixes import MixEntry
 from medzero.data.prompts import PromptConfig
@@ -210,10 +210,9 @@ def _ids_by_source(mcqs: list[MCQ]) -> dict[str, list[str]]:
 
 
 def _save_dataset(rows: list[dict[str, Any]], target: Path) -> None:
+    quiet_library_progress()
     import datasets
 
-    if progress_disabled():
-        datasets.disable_progress_bars()
     if target.exists():
         if not (target / "state.json").is_file():
             raise ConfigError(f"{target} exists and is not a datasets folder; choose another --out")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from medzero.console import quiet_library_progress
 from medzero.errors import ConfigError
 
 
@@ -33,7 +34,9 @@ def check_local_model(name: str, what: str, marker: str = "config.json") -> None
 @contextmanager
 def loading(what: str, name: str) -> Iterator[None]:
     """Turn the errors of ``from_pretrained`` on a broken or foreign folder (no tokenizer files,
-    an unknown ``model_type``, missing weights) into a :class:`ConfigError` naming ``what``."""
+    an unknown ``model_type``, missing weights) into a :class:`ConfigError` naming ``what``.
+    Also switches off the libraries' loading bars when medzero's progress is off."""
+    quiet_library_progress()
     try:
         yield
     except (OSError, ValueError, KeyError) as exc:
