@@ -1,9 +1,17 @@
 """medzero — Medical R1-Zero: GRPO with verifiable rewards on medical multiple-choice questions.
 
-Stages (one sub-package each, arrows point down only)::
+Stages (one sub-package each); a stage imports only the stages below it (tests/test_layers.py)::
 
-    demo -> analyze -> evaluate -> train -> rewards -> extract
-                                  \\-> data (schema, loaders, prompts, prepare)
+    demo
+    train, analyze      (training validates through evaluate; curriculum grades through it)
+    curriculum
+    evaluate
+    rewards
+    models, tools
+    data                (schema, loaders, prompts, prepare)
+    extract
+
+The loose modules (errors, console, jsonl, outdir, registry, sections, yamlsafe) sit below all.
 
 Importing :mod:`medzero` is cheap: heavy libraries (torch, transformers, trl) are imported
 only inside the functions that need them.

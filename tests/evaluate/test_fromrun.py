@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from medzero.cli import build_app
 from medzero.errors import ConfigError
-from medzero.evaluate.fromrun import run_settings
+from medzero.evaluate.fromrun import recipe_prompt, run_settings
 from medzero.train.recipe import load_recipe
 
 
@@ -87,3 +87,26 @@ def test_a_lora_checkpoint_is_an_adapter_on_the_runs_base_model(run_dir):
     assert (s.adapter, s.model) == (str(lora), "unused")  # run_info.json's resolved model_path wins
     (run_dir / "run_info.json").write_text("{}")
     assert run_settings(run_dir, "60").model == "/elsewhere/base"
+
+
+def _edit_config(run_dir, edit):
+    raw = yaml.safe_load((run_dir / "config.yaml").read_text())
+    edit(raw)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def test_a_deepspeed_run_is_evaluated_from_anywhere(run_dir):
+    # the recipe named a DeepSpeed file beside itself; the run folder's config.yaml keeps the
+    # relative name, which only the training needs: eval --run must not look for the file
+    _edit_config(run_dir, lambda raw: raw["grpo"].update(deepspeed="ds_zero2.json"))
+    assert run_settings(run_dir).max_new_tokens == 7
+
+
+def test_recipe_prompt_of_a_recipe_file_or_a_run_folder(run_dir):
+    assert recipe_prompt(run_dir).system_role == "user"
+    assert recipe_prompt("recipes/tiny-cpu.yaml") == load_recipe("recipes/tiny-cpu.yaml").data.prompt
+    _edit_config(run_dir, lambda raw: raw["data"]["prompt"].update(sytem_role="user"))
+    with pytest.raises(ConfigError, match=r'config\.yaml:\d+: unknown key "data\.prompt\.sytem_role"'):
+        recipe_prompt(run_dir)
+    with pytest.raises(ConfigError, match="no such recipe file"):
+        recipe_prompt(run_dir / "missing.yaml")

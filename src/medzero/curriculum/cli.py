@@ -58,10 +58,9 @@ def grade_cmd(
 
     prompt = None
     if prompt_from is not None:
-        from medzero.train.recipe import load_recipe
+        from medzero.evaluate.fromrun import recipe_prompt
 
-        recipe_path = prompt_from / "config.yaml" if prompt_from.is_dir() else prompt_from
-        prompt = load_recipe(recipe_path).data.prompt
+        prompt = recipe_prompt(prompt_from)
     if not model and not gguf_file:
         raise typer.BadParameter("--model (or --gguf-file) is required")
     cfg = GradeConfig(

@@ -7,6 +7,11 @@ reads what an evaluation must share with the training: the model (or LoRA adapte
 the whole prompt configuration (``data.prompt``: template, system prompt, instruction, option
 format, system role), ``think_preopened``, the completion cap (``grpo.max_completion_length``)
 and the weights' dtype.
+
+``config.yaml`` is read here, section by section (:mod:`medzero.sections`), not through
+:mod:`medzero.train.recipe`: evaluation sits below training (training validates through it), and
+the file was checked as a whole when the run wrote it. :func:`recipe_prompt` gives the prompt of a
+recipe file or a run folder to other readers below training (``medzero curriculum grade``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medzero import yamlsafe
 from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
+from medzero.sections import Where, build, coerce_scalar, mapping
 
 CONFIG_FILE, RUN_INFO_FILE = "config.yaml", "run_info.json"
 _DTYPES = ("float32", "bfloat16", "float16")
@@ -61,33 +68,57 @@ def _is_model_dir(path: Path) -> bool:
 
 def run_settings(run_dir: str | Path, checkpoint: str | None = None) -> RunSettings:
     """The :class:`RunSettings` of a training run folder (a clear error when it is not one)."""
-    from medzero.train.recipe import load_recipe
-
     run_dir = Path(run_dir)
     config = run_dir / CONFIG_FILE
     if not config.is_file():
         raise ConfigError(f"--run {run_dir}: not a training run folder (no {CONFIG_FILE})")
-    recipe = load_recipe(config)
+    raw, at = _read_recipe(config)
+    model_raw = mapping(raw.get("model"), "model", at)
     info = _read_info(run_dir / RUN_INFO_FILE)
     ckpt = checkpoint_dir(run_dir, checkpoint)
     model, adapter = str(ckpt), None
     if (ckpt / "adapter_config.json").is_file():
         adapter = str(ckpt)
-        model = str(info.get("model_path") or _adapter_base(ckpt) or recipe.model.name_or_path)
-    cap = recipe.grpo_kwargs().get("max_completion_length")
+        model = str(info.get("model_path") or _adapter_base(ckpt) or model_raw.get("name_or_path") or "")
+    cap = coerce_scalar(mapping(raw.get("grpo"), "grpo", at).get("max_completion_length"))
     if cap is None:
         cap = _trl_default("max_completion_length")
-    dtype = recipe.model.dtype if recipe.model.dtype in _DTYPES else None
+    elif not isinstance(cap, int) or isinstance(cap, bool):
+        raise ConfigError(
+            f"{at.where('grpo.max_completion_length')}: expected a number of tokens, got {cap!r}"
+        )
+    dtype = model_raw.get("dtype")
     return RunSettings(
         run_dir=run_dir,
         checkpoint=ckpt.name,
         model=model,
         adapter=adapter,
-        prompt=recipe.data.prompt,
+        prompt=_prompt(raw, at),
         think_preopened=bool(info.get("think_preopened", False)),
         max_new_tokens=int(cap),
-        dtype=dtype,
+        dtype=dtype if dtype in _DTYPES else None,
     )
+
+
+def recipe_prompt(path: str | Path) -> PromptConfig:
+    """The prompt settings (``data.prompt``) of a recipe file, or of a run folder's ``config.yaml``."""
+    path = Path(path)
+    config = path / CONFIG_FILE if path.is_dir() else path
+    if not config.is_file():
+        raise ConfigError(f"{path}: no such recipe file or run folder with {CONFIG_FILE}")
+    return _prompt(*_read_recipe(config))
+
+
+def _read_recipe(config: Path) -> tuple[dict[str, Any], Where]:
+    text = yamlsafe.read_text(config)
+    raw = yamlsafe.loads(text, str(config)) or {}  # no aliases, no duplicate keys, no tags
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config}: a recipe is a mapping of sections (model, data, rewards, grpo, ...)")
+    return raw, Where(str(config), yamlsafe.key_lines(text))
+
+
+def _prompt(raw: dict[str, Any], at: Where) -> PromptConfig:
+    return build(PromptConfig, mapping(raw.get("data"), "data", at).get("prompt"), "data.prompt", at)
 
 
 def _read_info(path: Path) -> dict[str, Any]:

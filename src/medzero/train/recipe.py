@@ -24,7 +24,6 @@ values are parsed as YAML (``--set grpo.bf16=false`` gives a bool, ``=1e-5`` a f
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +36,8 @@ from medzero.curriculum import parse_sections
 from medzero.data.images import DEFAULT_MAX_PIXELS
 from medzero.data.prompts import PromptConfig
 from medzero.errors import ConfigError
-from medzero.registry import did_you_mean
 from medzero.rewards.weights import DEFAULT_WEIGHTS
+from medzero.sections import Where, build, coerce, coerce_scalar, mapping
 from medzero.tools.search import SearchToolConfig, ToolsSection
 from medzero.train.recipe_rules import check_numbers, check_ranges
 from medzero.train.validation import ValidationSection
@@ -282,7 +281,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if raw.strip().lower() in _YAML11_WORDS:  # only true/false are booleans on the command line
         return key, raw.strip()
     value = yamlsafe.loads(raw, f'--set "{text}"', lines=False) if raw.strip() else None
-    return key, _coerce_scalar(value)
+    return key, coerce_scalar(value)
 
 
 #: Words YAML 1.1 reads as booleans; in ``--set`` they stay strings (``guard.action=off``,
@@ -360,7 +359,7 @@ def recipe_from_dict(
 ) -> Recipe:
     """Validate a raw mapping (unknown keys, types) and build the :class:`Recipe`.
     ``texts``: ``--set`` values as typed (see :func:`apply_overrides`)."""
-    ctx = _Ctx(source or "<recipe>", lines or {}, texts or {})
+    ctx = Where(source or "<recipe>", lines, texts)
     check_numbers(raw, ctx.where)
     known = [f.name for f in dataclasses.fields(Recipe) if f.name != "source"]
     for key in raw:
@@ -368,16 +367,16 @@ def recipe_from_dict(
             ctx.unknown(key, known)
     kw: dict[str, Any] = {"source": source}
     for name, cls in (("model", ModelSection), ("peft", PeftSection)):
-        kw[name] = _build(cls, raw.get(name), name, ctx)
-    warm = dict(_mapping(raw.get("warmup"), "warmup", ctx))
+        kw[name] = build(cls, raw.get(name), name, ctx)
+    warm = dict(mapping(raw.get("warmup"), "warmup", ctx))
     if "from" in warm:  # a Python keyword: the dataclass field is `from_`
         warm["from_"] = warm.pop("from")
-    kw["warmup"] = _build(WarmupSection, warm, "warmup", ctx)
-    kw["guard"] = _build(GuardSection, raw.get("guard"), "guard", ctx)
-    kw["validation"] = _build(ValidationSection, raw.get("validation"), "validation", ctx)
-    data_raw = dict(_mapping(raw.get("data"), "data", ctx))
-    prompt = _build(PromptConfig, data_raw.pop("prompt", None), "data.prompt", ctx)
-    kw["data"] = _build(DataSection, data_raw, "data", ctx)
+    kw["warmup"] = build(WarmupSection, warm, "warmup", ctx)
+    kw["guard"] = build(GuardSection, raw.get("guard"), "guard", ctx)
+    kw["validation"] = build(ValidationSection, raw.get("validation"), "validation", ctx)
+    data_raw = dict(mapping(raw.get("data"), "data", ctx))
+    prompt = build(PromptConfig, data_raw.pop("prompt", None), "data.prompt", ctx)
+    kw["data"] = build(DataSection, data_raw, "data", ctx)
     kw["data"].prompt = prompt
     if "rewards" in raw:
         rewards = raw["rewards"]
@@ -388,10 +387,10 @@ def recipe_from_dict(
                 rewards = resolve_rewards(rewards)
             except ConfigError as exc:
                 raise ConfigError(f"{ctx.where('rewards')}: {exc}") from None
-        rewards = _mapping(rewards, "rewards", ctx)
-        kw["rewards"] = {str(k): _coerce(v, float, f"rewards.{k}", ctx) for k, v in rewards.items()}
-    kw["reward_params"] = dict(_mapping(raw.get("reward_params"), "reward_params", ctx))
-    grpo = dict(_mapping(raw.get("grpo"), "grpo", ctx))
+        rewards = mapping(rewards, "rewards", ctx)
+        kw["rewards"] = {str(k): coerce(v, float, f"rewards.{k}", ctx) for k, v in rewards.items()}
+    kw["reward_params"] = dict(mapping(raw.get("reward_params"), "reward_params", ctx))
+    grpo = dict(mapping(raw.get("grpo"), "grpo", ctx))
     if "reward_weights" in grpo:  # medzero sets it from `rewards:` (one place for names and weights)
         raise ConfigError(
             f'{ctx.where("grpo.reward_weights")}: "grpo.reward_weights" is set by medzero from the '
@@ -402,18 +401,18 @@ def recipe_from_dict(
         for key, value in list(grpo.items()):
             if key not in fields:
                 ctx.unknown(f"grpo.{key}", [f"grpo.{n}" for n in fields], hint=" (see trl.GRPOConfig)")
-            grpo[key] = _coerce(value, fields[key], f"grpo.{key}", ctx)
+            grpo[key] = coerce(value, fields[key], f"grpo.{key}", ctx)
     kw["grpo"] = grpo
     kw["tools"] = _tools(raw.get("tools"), grpo, ctx)
     for name in ("curriculum", "dynamic_sampling"):  # checked by medzero.curriculum.parse_sections
-        kw[name] = dict(_mapping(raw[name], name, ctx)) if raw.get(name) is not None else None
+        kw[name] = dict(mapping(raw[name], name, ctx)) if raw.get(name) is not None else None
     recipe = Recipe(**kw)
     _validate(recipe, ctx)
     parse_sections(recipe, where=ctx.source)
     return recipe
 
 
-def _validate(recipe: Recipe, ctx: _Ctx) -> None:
+def _validate(recipe: Recipe, ctx: Where) -> None:
     check_ranges(recipe, ctx.where)
     if not recipe.model.name_or_path and not recipe.model.gguf_file:
         raise ConfigError(f'{ctx.source}: "model.name_or_path" (or "model.gguf_file") is required')
@@ -440,10 +439,10 @@ def _validate(recipe: Recipe, ctx: _Ctx) -> None:
         recipe_setup(recipe.grpo, recipe.source, ctx.where("grpo.deepspeed"))
 
 
-def _tools(value: Any, grpo: dict[str, Any], ctx: _Ctx) -> ToolsSection | None:
+def _tools(value: Any, grpo: dict[str, Any], ctx: Where) -> ToolsSection | None:
     if value is None:
         return None
-    raw = _mapping(value, "tools", ctx)
+    raw = mapping(value, "tools", ctx)
     for key in raw:
         if key != "search":
             ctx.unknown(f"tools.{key}", ["tools.search"])
@@ -457,94 +456,8 @@ def _tools(value: Any, grpo: dict[str, Any], ctx: _Ctx) -> ToolsSection | None:
             "medzero passes it to TRL as max_tool_calling_iterations"
         )
     try:
-        return ToolsSection(search=_build(SearchToolConfig, raw["search"], "tools.search", ctx))
+        return ToolsSection(search=build(SearchToolConfig, raw["search"], "tools.search", ctx))
     except ConfigError as exc:
         if str(exc).startswith(ctx.source):  # already located (an unknown key)
             raise
         raise ConfigError(f"{ctx.where('tools.search')}: {exc}") from None
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-
-
-class _Ctx:
-    """Where we are: the file and the YAML line of each dotted key, for error messages."""
-
-    def __init__(self, source: str, lines: dict[str, int], texts: dict[str, str] | None = None):
-        self.source, self.lines, self.texts = source, lines, texts or {}
-
-    def where(self, key: str) -> str:
-        line = self.lines.get(key)
-        return f"{self.source}:{line}" if line else self.source
-
-    def unknown(self, key: str, known: list[str], hint: str = "") -> typing.NoReturn:
-        raise ConfigError(f'{self.where(key)}: unknown key "{key}"{hint}.{did_you_mean(key, known)}')
-
-
-def _mapping(value: Any, key: str, ctx: _Ctx) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f'{ctx.where(key)}: "{key}" must be a mapping, got {type(value).__name__}')
-    return value
-
-
-def _build(cls: type, value: Any, prefix: str, ctx: _Ctx) -> Any:
-    raw = _mapping(value, prefix, ctx)
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kw = {}
-    for key, val in raw.items():
-        if key not in names:
-            ctx.unknown(f"{prefix}.{key}", [f"{prefix}.{n}" for n in names])
-        kw[key] = _coerce(val, hints[key], f"{prefix}.{key}", ctx)
-    return cls(**kw)
-
-
-def _coerce_scalar(value: Any) -> Any:
-    """YAML 1.1 reads ``1e-5`` as a string; turn number-looking strings into numbers."""
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _coerce(value: Any, tp: Any, key: str, ctx: _Ctx) -> Any:
-    """Check ``value`` against the annotation ``tp`` for the simple cases (bool, int, float, str)."""
-    if value is None:
-        return None
-    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
-    if isinstance(value, list) and list[str] in args:
-        bad = [v for v in value if not isinstance(v, str)]
-        if bad:
-            raise ConfigError(f'{ctx.where(key)}: "{key}" must be a list of names, got the item {bad[0]!r}')
-        return value
-    if any(a is Any or typing.get_origin(a) in (list, dict) or a in (list, dict) for a in args):
-        return value
-    if str in args and isinstance(value, str):
-        return value
-    if str in args and int not in args and float not in args and not isinstance(value, bool):
-        if key in ctx.texts:  # --set model.revision=20240101: the text as typed
-            return ctx.texts[key]
-        if isinstance(value, int):  # revision: 20240101 in a file
-            return str(value)
-    value = _coerce_scalar(value)
-    for a in args:
-        if a is bool and isinstance(value, bool):
-            return value
-        if a is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if a is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if a is str and isinstance(value, str):
-            return value
-    if not any(a in (bool, int, float, str) for a in args):  # enums, dataclasses ...: let TRL validate
-        return value
-    expected = " or ".join(getattr(a, "__name__", str(a)) for a in args if a is not type(None))
-    raise ConfigError(f'{ctx.where(key)}: "{key}" must be {expected}, got {value!r}')
