@@ -246,17 +246,10 @@ class HFBackend:
         ]
         images = [load_image(path, DEFAULT_MAX_PIXELS) for p in prompts for path in image_paths(p)]
         enc = self.processor(images=images, text=texts, padding=True, return_tensors="pt").to(self.device)
-        gen_cfg = self._generation_config(n, temperature > 0, max_new_tokens)
-        processors = LogitsProcessorList()
-        if temperature > 0:
-            processors.append(_SeededSampler([s for row in seeds for s in row[:n]], temperature))
-        out = self.model.generate(**enc, generation_config=gen_cfg, logits_processor=processors)
-        new = out[:, enc["input_ids"].shape[1] :].tolist()
-        lengths = enc["attention_mask"].sum(dim=1).tolist()
-        return [
-            [self._to_generation(new[row * n + j], [0] * int(lengths[row])) for j in range(n)]
-            for row in range(len(prompts))
-        ]
+        lengths = enc["attention_mask"].sum(dim=1).tolist()  # prompt tokens, image tokens included
+        return self._generate_encoded(
+            enc, [[0] * int(k) for k in lengths], seeds, n, temperature, max_new_tokens
+        )
 
     def _generate_text(
         self,
@@ -351,6 +344,19 @@ class HFBackend:
         max_new_tokens: int,
     ) -> list[list[Generation]]:
         enc = self.tokenizer.pad({"input_ids": batch_ids}, padding=True, return_tensors="pt").to(self.device)
+        return self._generate_encoded(enc, batch_ids, seeds, n, temperature, max_new_tokens)
+
+    def _generate_encoded(
+        self,
+        enc: Any,
+        prompts: list[list[int]],
+        seeds: list[list[int]],
+        n: int,
+        temperature: float,
+        max_new_tokens: int,
+    ) -> list[list[Generation]]:
+        """``generate`` on an encoded, padded batch (text or image prompts); ``prompts``: each
+        row's prompt tokens (their count is reported; tool calls are parsed after them)."""
         gen_cfg = self._generation_config(n, temperature > 0, max_new_tokens)
         processors = LogitsProcessorList()
         if temperature > 0:  # rows are prompt-major: prompt i's samples are rows i*n .. i*n+n-1
@@ -361,11 +367,10 @@ class HFBackend:
             extra["tokenizer"] = self.tokenizer
         out = self.model.generate(**enc, generation_config=gen_cfg, logits_processor=processors, **extra)
         new = out[:, enc["input_ids"].shape[1] :].tolist()
-        n = gen_cfg.num_return_sequences
-        gens: list[list[Generation]] = []
-        for row, prompt in enumerate(batch_ids):
-            gens.append([self._to_generation(new[row * n + j], prompt) for j in range(n)])
-        return gens
+        return [
+            [self._to_generation(new[row * n + j], prompt) for j in range(n)]
+            for row, prompt in enumerate(prompts)
+        ]
 
     def _to_generation(self, tokens: list[int], prompt: list[int]) -> Generation:
         cut = next((k for k, t in enumerate(tokens) if t in self._eos), None)
