@@ -248,22 +248,12 @@ def train_tokenizer(corpus: Sequence[str] | None = None, vocab_size: int = 1024,
     )
 
 
-def build_tiny_model(
-    out_dir: str | Path,
-    seed: int = 0,
-    config: TinyModelConfig | None = None,
-    corpus: Sequence[str] | None = None,
-) -> Path:
-    """Build tokenizer (trained on ``corpus``) + randomly initialised model (seeded) and
-    ``save_pretrained`` both to ``out_dir``."""
-    import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+def llama_config(config: TinyModelConfig, tokenizer: Any, **extra: Any) -> Any:
+    """The ``LlamaConfig`` of a tiny model of size ``config`` over ``tokenizer`` (tied embeddings,
+    no BOS); the tiny text model and the tiny VLM's language half both use it."""
+    from transformers import LlamaConfig
 
-    config = config or TinyModelConfig()
-    out = Path(out_dir)
-    texts = list(corpus) if corpus is not None else default_corpus(seed)
-    tokenizer = train_tokenizer(texts, config.vocab_size, seed)
-    llama = LlamaConfig(
+    return LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
         num_hidden_layers=config.num_layers,
@@ -275,10 +265,27 @@ def build_tiny_model(
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
-        dtype="float32",
+        **extra,
     )
+
+
+def build_tiny_model(
+    out_dir: str | Path,
+    seed: int = 0,
+    config: TinyModelConfig | None = None,
+    corpus: Sequence[str] | None = None,
+) -> Path:
+    """Build tokenizer (trained on ``corpus``) + randomly initialised model (seeded) and
+    ``save_pretrained`` both to ``out_dir``."""
+    import torch
+    from transformers import GenerationConfig, LlamaForCausalLM
+
+    config = config or TinyModelConfig()
+    out = Path(out_dir)
+    texts = list(corpus) if corpus is not None else default_corpus(seed)
+    tokenizer = train_tokenizer(texts, config.vocab_size, seed)
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(llama).to(torch.float32)
+    model = LlamaForCausalLM(llama_config(config, tokenizer, dtype="float32")).to(torch.float32)
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
     )

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medzero.models.tiny import EOS, TinyModelConfig, default_corpus, train_tokenizer
+from medzero.models.tiny import EOS, TinyModelConfig, default_corpus, llama_config, train_tokenizer
 
 MARKER = "medzero_tiny_vlm.json"
 BUILD_VERSION = 1
@@ -99,7 +99,6 @@ def build_tiny_vlm(
     import torch
     from transformers import (
         GenerationConfig,
-        LlamaConfig,
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
@@ -133,19 +132,7 @@ def build_tiny_vlm(
             image_size=vision.image_size,
             patch_size=vision.patch_size,
         ),
-        text_config=LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=text.hidden_size,
-            num_hidden_layers=text.num_layers,
-            num_attention_heads=text.num_heads,
-            num_key_value_heads=text.num_heads,
-            intermediate_size=text.intermediate_size,
-            max_position_embeddings=text.max_position_embeddings,
-            tie_word_embeddings=True,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            bos_token_id=None,
-        ),
+        text_config=llama_config(text, tokenizer),
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         vision_feature_select_strategy="full",
         vision_feature_layer=-1,
