@@ -213,10 +213,34 @@ def test_prepare_and_overlap_with_images(tmp_path):
     )
     assert main_ok.exit_code == 0, main_ok.stdout
     rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
-    assert len(rows) == 3 and all(Path(r["images"][0]).is_file() for r in rows)
-    assert [m.images for m in load_mcqs(out).records] == [r["images"] for r in rows]
+    # written relative to the prepared folder, read back as absolute paths
+    assert len(rows) == 3 and all((out / r["images"][0]).is_file() for r in rows)
+    assert [m.images for m in load_mcqs(out).records] == [[str(out / r["images"][0])] for r in rows]
     res = runner.invoke(
         build_app(), ["data", "overlap", str(out), str(path), "--json"], catch_exceptions=False
     )
     bench = json.loads(res.stdout)["benchmarks"][0]
     assert bench["records"] == 4 and bench["exact"] == 3 and bench["image"] == 0
+
+
+def test_a_prepared_folder_moved_with_its_images_still_loads(tmp_path):
+    import shutil
+
+    from medzero.data.prepare import HELDOUT_FILE, TRAIN_FILE, prepare_from_mcqs, prepared_mcqs
+
+    tree = tmp_path / "before"
+    questions = load_mcqs(write_mm(tree / "mm", n=4)).records
+    prepare_from_mcqs(questions[:3], questions[3:], tree / "prep", recipe="mm", seed=0)
+    for name in (TRAIN_FILE, HELDOUT_FILE):  # no absolute path into the old place is written
+        assert str(tree) not in (tree / "prep" / name).read_text()
+    moved = tmp_path / "after"
+    shutil.move(tree, moved)
+    prep = moved / "prep"
+    for mcqs in (prepared_mcqs(prep), prepared_mcqs(prep / TRAIN_FILE), load_mcqs(prep).records):
+        assert len(mcqs) == 3 and all(Path(m.images[0]).is_file() for m in mcqs)
+        assert all(Path(m.images[0]).is_relative_to(moved) for m in mcqs)
+    (held,) = load_mcqs(prep / HELDOUT_FILE).records
+    assert Path(held.images[0]).is_file() and Path(held.images[0]).is_relative_to(moved)
+    shutil.rmtree(moved / "mm")  # the images left behind: the row is named
+    with pytest.raises(ImageError, match=r"prep:0: .*images\[0\]"):
+        prepared_mcqs(prep)

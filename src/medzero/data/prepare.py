@@ -10,6 +10,9 @@ changes another source's draw. :func:`prepare_from_mcqs` writes any train/held-o
 * ``DIR/train.jsonl`` — rows from :func:`medzero.data.rows.mcq_to_row` (with prompts);
 * ``DIR/heldout.jsonl`` — held-out questions in the canonical ``medzero`` JSONL;
 * ``DIR/dataset/`` — the same rows as a ``datasets`` dataset (``save_to_disk``);
+
+Image paths in all three are relative to ``DIR`` (so the folder can be moved together with the
+images; :func:`prepared_mcqs` and the loaders resolve them against ``DIR``).
 * ``DIR/manifest.json`` — recipe, seed, counts, sha256 of inputs and outputs, version, ids;
   ``dropped_duplicate_ids`` maps ``{source: {dropped id: kept id}}``, so ``--exclude-ids`` also
   leaves out the twins of trained questions.
@@ -21,10 +24,11 @@ them deterministically for the same rows; their hashes are in the manifest).
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -244,11 +248,11 @@ def prepare_from_mcqs(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     prompt_cfg = prompt_cfg or PromptConfig()
-    rows = [mcq_to_row(m, prompt_cfg) for m in train]
+    rows = [mcq_to_row(m, prompt_cfg) for m in _relative_images(train, out)]
     if any("images" in r for r in rows):  # one column layout for every row of the dataset
         rows = [{**r, "images": r.get("images", [])} for r in rows]
     write_jsonl(out / TRAIN_FILE, rows)
-    write_jsonl(out / HELDOUT_FILE, [m.to_dict() for m in heldout])
+    write_jsonl(out / HELDOUT_FILE, [m.to_dict() for m in _relative_images(heldout, out)])
     _save_dataset(rows, out / DATASET_DIR)
     files = [out / TRAIN_FILE, out / HELDOUT_FILE, *sorted((out / DATASET_DIR).rglob("*"))]
     manifest: dict[str, Any] = {
@@ -283,6 +287,36 @@ def prepare(
     return prepare_from_mcqs(
         mix.train, mix.heldout, out, prompt_cfg, recipe=recipe, seed=seed, inputs=mix.inputs, extra=extra
     )
+
+
+def _relative_images(mcqs: list[MCQ], folder: Path) -> list[MCQ]:
+    """``mcqs`` with their image paths written relative to the prepared ``folder`` (POSIX
+    separators), so the folder keeps working when it is moved together with its images."""
+    base = folder.absolute()
+    return [
+        replace(m, images=[Path(os.path.relpath(Path(p).absolute(), base)).as_posix() for p in m.images])
+        if m.images
+        else m
+        for m in mcqs
+    ]
+
+
+def prepared_mcqs(path: str | Path) -> list[MCQ]:
+    """The training questions of a prepared folder (or rows JSONL file), in order, with image
+    paths resolved against the folder (the rows file's folder); a missing image is an error
+    naming the row."""
+    from medzero.data.images import resolve_images
+    from medzero.data.rows import row_to_mcq
+
+    path = Path(path)
+    first = 0 if (path / DATASET_DIR).is_dir() else 1  # dataset rows count from 0, file lines from 1
+    mcqs = []
+    for i, row in enumerate(load_prepared(path), start=first):
+        mcq = row_to_mcq(dict(row))
+        if mcq.images:
+            mcq.images = resolve_images(mcq.images, path, i)
+        mcqs.append(mcq)
+    return mcqs
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

@@ -11,8 +11,8 @@ A training or evaluation row carries the question in canonical form plus the pro
 ``answer_text`` gold option text (for the optional partial-credit reward)
 ``prompt``     chat messages (list of ``{"role", "content"}``) from :mod:`medzero.data.prompts`
 ``meta``       JSON string of :attr:`MCQ.meta` (Arrow cannot hold free-form dicts)
-``images``     absolute image paths (only in mixes that hold image questions; text rows
-               of such a mix get ``[]``)
+``images``     image paths (only in mixes that hold image questions; text rows of such a
+               mix get ``[]``); absolute in memory, relative to the folder in prepared files
 =============  ==============================================================
 
 TRL passes every column except ``prompt`` to reward functions as keyword arguments, so rewards

@@ -28,7 +28,7 @@ from rich.markup import escape
 
 from medzero.console import console
 from medzero.data.prompts import messages_to_text
-from medzero.data.rows import mcq_to_row, row_to_mcq
+from medzero.data.rows import mcq_to_row
 from medzero.data.schema import MCQ
 from medzero.errors import ConfigError
 from medzero.train.recipe import DataSection
@@ -81,9 +81,9 @@ def load_questions(data: DataSection, base_dir: Path | None = None) -> list[MCQ]
             console.print(f"[yellow]warning:[/] ... {len(result.errors)} malformed records skipped in all")
         mcqs = list(result.records)
     else:
-        from medzero.data.prepare import load_prepared
+        from medzero.data.prepare import prepared_mcqs
 
-        mcqs = [row_to_mcq(dict(row)) for row in load_prepared(resolve(str(data.prepared)))]
+        mcqs = prepared_mcqs(resolve(str(data.prepared)))
     if data.limit is not None and data.limit < len(mcqs):
         mcqs = random.Random(data.seed).sample(mcqs, data.limit)
     if not mcqs:
