@@ -18,6 +18,7 @@ from medzero.jsonl import write_jsonl
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "tiny-cpu.yaml"
 FAST = [
     "warmup.params.steps=4",
+    "warmup.params.max_steps=0",
     "grpo.max_steps=3",
     "grpo.per_device_train_batch_size=16",
     "grpo.save_steps=3",

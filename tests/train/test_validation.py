@@ -334,3 +334,61 @@ def test_image_validation_questions_are_refused_at_check(tmp_path):
     (tmp_path / "held.jsonl").write_text(json.dumps(row) + "\n")
     loaded, found = validation_findings(recipe_from_dict(base(benchmark="file:held.jsonl")), tmp_path, [])
     assert loaded is None and found[0].severity == "error" and "carry images" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("script", "validation", "stop"),
+    [
+        ({1: 1, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4}, {"stop_at": 1.0}, (2, "reached validation.stop_at 1.0")),
+        ({1: 2, 2: 3, 3: 1, 4: 3, 5: 4, 6: 4}, {"patience": 2}, (4, "no new best in 2 validations")),
+        ({1: 2, 2: 3, 3: 1, 4: 3, 5: 4, 6: 4}, {}, None),  # neither: all 6 steps
+    ],
+)
+def test_early_stop_on_validation(tiny_model_dir, tmp_path, monkeypatch, script, validation, stop):
+    """Scripted validation scores (correct out of 4, per step); the run ends after the step whose
+    validation meets ``stop_at`` or completes ``patience`` validations without a new best."""
+    from medzero.train import validation_callback
+    from medzero.train.runner import train
+
+    held = tmp_path / "held.jsonl"
+    write_questions(held, 6)
+    real_score = validation_callback.ValidationCallback._score
+
+    def scripted(self, shard, args):
+        result = real_score(self, shard, args)
+        for i, r in enumerate(result.records):
+            r["correct"] = {m: i < script[self.trainer.state.global_step] for m in ("strict", "last", "lenient")}
+        return result
+
+    monkeypatch.setattr(validation_callback.ValidationCallback, "_score", scripted)
+    rec = tiny_recipe(tiny_model_dir, held, every=1, **validation)
+    rec.grpo["max_steps"] = 6
+    info = train(rec, tmp_path / "run", progress=False)
+    assert info["status"] == "finished"
+    if stop is None:
+        assert info["global_step"] == 6 and "early_stop" not in info
+    else:
+        assert info["global_step"] == stop[0] and info["early_stop"]["step"] == stop[0]
+        assert stop[1] in info["early_stop"]["reason"]
+    evals = [r["step"] for r in rows(tmp_path / "run" / "metrics.jsonl") if "eval/strict" in r]
+    assert evals == list(range(1, info["global_step"] + 1))  # no extra validation after an early stop
+
+
+def test_stop_at_and_patience_are_range_checked(tmp_path):
+    from medzero.train.validation import ValidationSection
+
+    for bad in ({"stop_at": 0}, {"stop_at": 1.5}, {"patience": 0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            ValidationSection(benchmark="file:x.jsonl", **bad).check()
+
+
+def test_validation_benchmark_override_replaces_the_recipes_holdout(tmp_path):
+    from medzero.train.recipe import load_recipe
+
+    path = tmp_path / "r.yaml"
+    path.write_text("model: {name_or_path: tiny}\ndata: {synthetic: 8}\nvalidation: {holdout: 4}\n")
+    r = load_recipe(path, ["validation.benchmark=file:v.jsonl"])
+    assert r.validation.benchmark == "file:v.jsonl" and r.validation.holdout is None
+    assert load_recipe(path, ["validation.holdout=6"]).validation.holdout == 6
+    with pytest.raises(ConfigError, match="two validation sources"):
+        load_recipe(path, ["validation.benchmark=file:v.jsonl", "validation.holdout=3"])

@@ -39,7 +39,8 @@ def test_tiny_recipe_validates_keeps_best_and_resumes_without_duplicates(tiny_mo
     write_heldout(held, 16)
     cmd = [sys.executable, "-m", "medzero.cli", "train", str(REPO / "recipes" / "tiny-cpu.yaml")]
     cmd += ["--set", f"model.name_or_path={tiny_model_dir}", "--set", "data.synthetic=32"]
-    cmd += ["--set", "warmup.params.steps=10", "--set", "grpo.per_device_train_batch_size=32"]
+    cmd += ["--set", "warmup.params.steps=10", "--set", "warmup.params.max_steps=0"]
+    cmd += ["--set", "grpo.per_device_train_batch_size=32"]
     cmd += ["--set", "grpo.max_steps=4", "--set", "grpo.save_steps=2"]
     cmd += ["--set", f"validation.benchmark=file:{held}", "--set", "validation.every=2"]
     cmd += ["--out", str(out)]

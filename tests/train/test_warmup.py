@@ -96,3 +96,61 @@ def test_warmup_lowers_the_loss_and_saves_a_loadable_model(tiny_model_dir, tmp_p
 def test_warmup_needs_questions(tiny_model_dir, tmp_path):
     with pytest.raises(ValueError, match="at least one question"):
         run_format_warmup(tiny_model_dir, [], tmp_path / "w", steps=1)
+
+
+@pytest.mark.parametrize("kw", [{"steps": 10, "max_steps": 5}, {"restate_goal": 0.0}, {"check_every": 0}])
+def test_config_rejects_bad_extension_values(kw):
+    with pytest.raises(ValueError):
+        WarmupConfig(**kw)
+
+
+class _Oracle:
+    """Stands in for a causal LM: the logits' argmax at position t is token t+1 of its input
+    (``right``) or token t itself (a model that never predicts the next token)."""
+
+    training, device = False, "cpu"
+
+    def __init__(self, right: bool, vocab: int):
+        self.right, self.vocab = right, vocab
+
+    def eval(self):
+        return self
+
+    def train(self, mode=True):
+        return self
+
+    def __call__(self, input_ids, attention_mask):
+        import torch
+
+        nxt = torch.roll(input_ids, -1, dims=1) if self.right else input_ids
+        return type("Out", (), {"logits": torch.nn.functional.one_hot(nxt, self.vocab).float()})()
+
+
+def test_restated_share_scores_the_whole_think_span(tok):
+    from medzero.train.warmup import restated_share
+
+    prompts = [tok("question one", add_special_tokens=False)["input_ids"], [5, 6, 7]]
+    thinks = ["Baviolol 63", "jaundice"]
+    assert restated_share(_Oracle(True, len(tok)), tok, prompts, thinks) == 1.0
+    assert restated_share(_Oracle(False, len(tok)), tok, prompts, thinks) == 0.0
+
+
+def test_warmup_goes_on_until_the_restatement_is_learned(tiny_model_dir, tmp_path, monkeypatch):
+    import medzero.train.warmup as warmup
+
+    qs = drug_class_questions(32, seed=0, split="train")
+    args = dict(seed=0, prompt_cfg=SYNTHETIC_PROMPT_CONFIG, batch_size=4, max_steps=25, check_every=5)
+    steps: list[int] = []
+    out = run_format_warmup(tiny_model_dir, qs, tmp_path / "a", steps=10, restate_goal=1.0,
+                            on_step=lambda s, _: steps.append(s), **args)  # fmt: skip
+    log = json.loads((out / warmup.WARMUP_LOG).read_text())
+    if log["steps"] < 25:  # stopped early: only because every check question was restated
+        assert log["checks"][-1]["restated"] == 1.0
+    else:
+        assert [c["step"] for c in log["checks"]] == [10, 15, 20, 25] and steps[-1] == 25
+    monkeypatch.setattr(warmup, "restated_share", lambda *a: 0.95)
+    out = run_format_warmup(tiny_model_dir, qs, tmp_path / "b", steps=10, restate_goal=0.9, **args)
+    log = json.loads((out / warmup.WARMUP_LOG).read_text())
+    assert log["steps"] == 10 and log["checks"] == [{"step": 10, "restated": 0.95}]
+    out = run_format_warmup(tiny_model_dir, qs, tmp_path / "c", steps=10, **{**args, "max_steps": 0})
+    assert json.loads((out / warmup.WARMUP_LOG).read_text())["checks"] == []  # fixed steps: no checks

@@ -258,14 +258,18 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
         from medzero.train.runner import train as train_run
         from medzero.train.warmup import run_format_warmup
 
-        console.print(
-            f"format warm-up: {cfg.warmup_steps} supervised steps on <think>rarest words of the question"
-            "</think><answer>RANDOM letter</answer> (teaches the tags, not the answers)"
-        )
         params = {k: v for k, v in recipe.warmup.params.items() if k not in ("steps", "seed")}
+        if cfg.quick:  # a smoke run of every stage: fixed, short warm-up
+            params["max_steps"] = 0
+        most = max(cfg.warmup_steps, int(params.get("max_steps") or 0))
+        console.print(
+            f"format warm-up: {cfg.warmup_steps}{f'-{most}' if most > cfg.warmup_steps else ''} supervised"
+            " steps on <think>rarest words of the question</think><answer>RANDOM letter</answer>"
+            " (teaches the tags, not the answers; goes on until the restatement is learned)"
+        )
         t0 = time.perf_counter()
         with make_progress(TextColumn("loss {task.fields[loss]}")) as progress:
-            task = progress.add_task("warm-up", total=cfg.warmup_steps, loss="-")
+            task = progress.add_task("warm-up", total=most, loss="-")
 
             def on_step(step: int, loss: float) -> None:
                 progress.update(task, completed=step, loss=f"{loss:.3f}")

@@ -290,12 +290,15 @@ def validation_findings(
         ]
     cap = v.max_new_tokens or effective_grpo(recipe).get("max_completion_length")
     source = "the training data (held out, not trained on)" if v.holdout else loaded.path
+    stops = [f"at strict accuracy {v.stop_at}" if v.stop_at is not None else "",
+             f"after {v.patience} validations without a new best" if v.patience is not None else ""]  # fmt: skip
+    early = f"; stops early {' or '.join(x for x in stops if x)}" if any(stops) else ""
     found = [
         Finding(
             "validation",
             "info",
             f"{len(loaded.records)} questions from {source} every {v.every} steps, greedy, "
-            f"up to {cap} new tokens; RUN_DIR/best keeps the model with the best strict accuracy",
+            f"up to {cap} new tokens; RUN_DIR/best keeps the model with the best strict accuracy{early}",
         )
     ]
     if loaded.skipped:

@@ -54,26 +54,31 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, str]
 
 
 DATA_SOURCES = ("prepared", "path", "synthetic", "sample")
+#: Sections whose keys are alternatives: a ``--set`` of one replaces the recipe file's choice.
+SOURCE_GROUPS = {"data": DATA_SOURCES, "validation": ("benchmark", "holdout")}
 
 
 def data_source_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
     """A ``--set data.<source>=...`` replaces the recipe file's data source (``--set
-    data.path=x.jsonl`` on a recipe with ``data.synthetic: 512`` trains on x.jsonl); two
-    overrides naming different sources are a conflict, reported with both ``--set``s."""
-    given: dict[str, str] = {}
-    for text in overrides:
-        key, value = parse_override(text)
-        parts = key.split(".")
-        if len(parts) == 2 and parts[0] == "data" and parts[1] in DATA_SOURCES:
-            if value in (None, False):
-                given.pop(parts[1], None)
-            else:
-                given[parts[1]] = text
-    if len(given) > 1:
-        sets = " and ".join(f'--set "{t}"' for t in given.values())
-        raise ConfigError(f"{sets} name two training data sources; keep one of them")
-    data = raw.get("data")
-    if given and isinstance(data, dict):
-        for other in DATA_SOURCES:
-            if other not in given:
-                data.pop(other, None)
+    data.path=x.jsonl`` on a recipe with ``data.synthetic: 512`` trains on x.jsonl); likewise
+    ``--set validation.benchmark=...`` replaces a recipe's ``validation.holdout`` and the reverse.
+    Two overrides naming different sources of one section are a conflict, reported with both."""
+    for section, sources in SOURCE_GROUPS.items():
+        given: dict[str, str] = {}
+        for text in overrides:
+            key, value = parse_override(text)
+            parts = key.split(".")
+            if len(parts) == 2 and parts[0] == section and parts[1] in sources:
+                if value in (None, False):
+                    given.pop(parts[1], None)
+                else:
+                    given[parts[1]] = text
+        if len(given) > 1:
+            sets = " and ".join(f'--set "{t}"' for t in given.values())
+            what = "training data sources" if section == "data" else "validation sources"
+            raise ConfigError(f"{sets} name two {what}; keep one of them")
+        node = raw.get(section)
+        if given and isinstance(node, dict):
+            for other in sources:
+                if other not in given:
+                    node.pop(other, None)

@@ -346,6 +346,8 @@ def train(
         info["collapse_guard"] = {"step": guard.fired_at, "causes": guard.causes, "message": guard.message}
     if validator is not None:
         info["best"] = validator.best.info
+        if validator.early_stop:
+            info["early_stop"] = validator.early_stop
     if main:
         write_json_atomic(out / RUN_INFO_FILE, info)
         pre.processing_class.save_pretrained(str(out / "final"))

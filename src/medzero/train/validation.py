@@ -76,6 +76,20 @@ class ValidationSection:
             "help": "Also validate before the first step (step 0); the starting model can then be best."
         },
     )
+    stop_at: float | None = field(
+        default=None,
+        metadata={
+            "help": "Early stop: end training once validation strict accuracy reaches this fraction "
+            "(e.g. 1.0); None: never. The run ends as finished, with RUN_DIR/best and final."
+        },
+    )
+    patience: int | None = field(
+        default=None,
+        metadata={
+            "help": "Early stop: end training after this many validations in a row without a new best; "
+            "None: never."
+        },
+    )
 
     @property
     def enabled(self) -> bool:
@@ -93,11 +107,16 @@ class ValidationSection:
             ("limit", self.limit, 1),
             ("max_new_tokens", self.max_new_tokens, 1),
             ("batch_size", self.batch_size, 1),
+            ("patience", self.patience, 1),
         ):
             if value is not None and value < low:
                 raise ConfigError(
                     f'{where(f"validation.{key}")}: "validation.{key}" must be >= {low}, got {value}'
                 )
+        if self.stop_at is not None and not 0 < self.stop_at <= 1:
+            raise ConfigError(
+                f'{where("validation.stop_at")}: "validation.stop_at" is a fraction in (0, 1], got {self.stop_at}'
+            )
         if self.benchmark is not None and not self.benchmark.strip():
             raise ConfigError(
                 f'{where("validation.benchmark")}: "validation.benchmark" is empty; give file:PATH or a benchmark name'

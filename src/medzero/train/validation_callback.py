@@ -58,6 +58,8 @@ class ValidationCallback(TrainerCallback):
         self.best = BestTracker(self.run_dir)
         self.trainer: Any = None
         self.last_step: int | None = None
+        self.stalled = 0  # validations in a row without a new best
+        self.early_stop: dict[str, Any] | None = None  # why training ended early (stop_at / patience)
         self._items: JsonlAppender | None = None
 
     def bind(self, trainer: Any) -> ValidationCallback:
@@ -77,7 +79,24 @@ class ValidationCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step % self.section.every == 0:
-            self.validate(args, state)
+            row = self.validate(args, state)
+            reason = self.stop_reason(row)
+            if reason and state.global_step < state.max_steps:
+                self.early_stop = {"step": state.global_step, "reason": reason}
+                control.should_training_stop = True
+                if state.is_world_process_zero:
+                    console.print(f"early stop at step {state.global_step}: {reason}", highlight=False)
+        return control
+
+    def stop_reason(self, row: dict[str, Any]) -> str | None:
+        """Why training should end after this validation (same on every process: the records are
+        gathered), or None."""
+        stop_at, patience = self.section.stop_at, self.section.patience
+        if stop_at is not None and row[BEST_METRIC] >= stop_at:
+            return f"validation strict accuracy {row[BEST_METRIC]:.3f} reached validation.stop_at {stop_at}"
+        if patience is not None and self.stalled >= patience:
+            return f"no new best in {self.stalled} validations (validation.patience {patience})"
+        return None
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.last_step != state.global_step:  # the last step (or one the guard stopped at)
@@ -105,6 +124,7 @@ class ValidationCallback(TrainerCallback):
             row["eval/failed"] = len(failed)
         score = row[BEST_METRIC]
         better = self.best.improves(score)
+        self.stalled = 0 if better else self.stalled + 1
         main = state.is_world_process_zero
         if main:
             self.write_metrics(row)
