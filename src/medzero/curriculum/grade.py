@@ -84,10 +84,9 @@ class GradeConfig:
     )
 
     def __post_init__(self) -> None:
-        if isinstance(self.prompt, dict):
-            self.prompt = PromptConfig(**self.prompt)
-        if self.prompt is None:
-            self.prompt = PromptConfig(template=self.template)
+        from medzero.evaluate.config import prompt_settings
+
+        self.prompt = prompt_settings(self.prompt, self.template)
         self.template = self.prompt.template
         if self.k < 1:
             raise ConfigError(f"--k must be >= 1, got {self.k}")

@@ -11,6 +11,14 @@ from medzero.evaluate.backends import BACKENDS
 from medzero.evaluate.benchmarks import SEED_BENCHMARKS
 
 
+def prompt_settings(prompt: PromptConfig | dict[str, Any] | None, template: str) -> PromptConfig:
+    """The prompt of a config that takes a whole ``prompt`` (a :class:`PromptConfig`, or its
+    mapping from a JSON/YAML file) or just a ``template`` name; a given ``prompt`` wins."""
+    if isinstance(prompt, dict):
+        return PromptConfig(**prompt)
+    return PromptConfig(template=template) if prompt is None else prompt
+
+
 @dataclass
 class EvalConfig:
     """One evaluation run. ``model`` and ``out`` are required."""
@@ -100,10 +108,7 @@ class EvalConfig:
     )
 
     def __post_init__(self) -> None:
-        if isinstance(self.prompt, dict):
-            self.prompt = PromptConfig(**self.prompt)
-        if self.prompt is None:
-            self.prompt = PromptConfig(template=self.template)
+        self.prompt = prompt_settings(self.prompt, self.template)
         self.template = self.prompt.template
         if isinstance(self.benchmarks, str):
             self.benchmarks = [b.strip() for b in self.benchmarks.split(",") if b.strip()]
