@@ -150,6 +150,15 @@ def meta_module_names(path: str, recipe: Recipe) -> list[str] | None:
         return None
 
 
+def chat_template_text(recipe: Recipe) -> str | None:
+    """``model.chat_template``: the text of a ``.jinja`` file it names, else the template text itself."""
+    template = recipe.model.chat_template
+    if not template:
+        return None
+    p = Path(template).expanduser()
+    return p.read_text(encoding="utf-8") if p.suffix == ".jinja" and p.is_file() else template
+
+
 def load_tokenizer(path: str, recipe: Recipe, required: bool = True) -> Any:
     """The tokenizer, with the recipe's chat template installed; ``None`` if unavailable and not required."""
     from transformers import AutoTokenizer
@@ -162,12 +171,9 @@ def load_tokenizer(path: str, recipe: Recipe, required: bool = True) -> Any:
         if required:
             raise ConfigError(f'cannot load the tokenizer of model "{path}": {exc}') from None
         return None
-    template = recipe.model.chat_template
-    if template:
-        p = Path(template).expanduser()
-        tok.chat_template = (
-            p.read_text(encoding="utf-8") if p.suffix == ".jinja" and p.is_file() else template
-        )
+    template = chat_template_text(recipe)
+    if template is not None:
+        tok.chat_template = template
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -191,11 +197,9 @@ def load_processor(path: str, recipe: Recipe, required: bool = True) -> Any:
             f'"{path}" has no image processor, but the training questions carry images; set '
             "model.processor to a vision-language model's processor"
         )
-    template = recipe.model.chat_template
-    if template:
-        p = Path(template).expanduser()
-        text = p.read_text(encoding="utf-8") if p.suffix == ".jinja" and p.is_file() else template
-        proc.chat_template = proc.tokenizer.chat_template = text
+    template = chat_template_text(recipe)
+    if template is not None:
+        proc.chat_template = proc.tokenizer.chat_template = template
     if proc.tokenizer.pad_token is None:
         proc.tokenizer.pad_token = proc.tokenizer.eos_token
     return proc
