@@ -150,6 +150,19 @@ def meta_module_names(path: str, recipe: Recipe) -> list[str] | None:
         return None
 
 
+def _from_pretrained(auto: Any, path: str, recipe: Recipe, required: bool, what: str) -> Any:
+    """``auto.from_pretrained`` with the recipe's revision and remote-code setting; a failure is a
+    :class:`ConfigError` naming ``what`` when ``required``, else ``None``."""
+    try:
+        return auto.from_pretrained(
+            path, revision=recipe.model.revision, trust_remote_code=recipe.model.trust_remote_code
+        )
+    except (OSError, ValueError) as exc:
+        if required:
+            raise ConfigError(f"cannot load {what}: {exc}") from None
+        return None
+
+
 def chat_template_text(recipe: Recipe) -> str | None:
     """``model.chat_template``: the text of a ``.jinja`` file it names, else the template text itself."""
     template = recipe.model.chat_template
@@ -163,13 +176,8 @@ def load_tokenizer(path: str, recipe: Recipe, required: bool = True) -> Any:
     """The tokenizer, with the recipe's chat template installed; ``None`` if unavailable and not required."""
     from transformers import AutoTokenizer
 
-    try:
-        tok = AutoTokenizer.from_pretrained(
-            path, revision=recipe.model.revision, trust_remote_code=recipe.model.trust_remote_code
-        )
-    except (OSError, ValueError) as exc:
-        if required:
-            raise ConfigError(f'cannot load the tokenizer of model "{path}": {exc}') from None
+    tok = _from_pretrained(AutoTokenizer, path, recipe, required, f'the tokenizer of model "{path}"')
+    if tok is None:
         return None
     template = chat_template_text(recipe)
     if template is not None:
@@ -184,13 +192,10 @@ def load_processor(path: str, recipe: Recipe, required: bool = True) -> Any:
     :func:`load_tokenizer` does); ``None`` if unavailable and not required."""
     from transformers import AutoProcessor
 
-    try:
-        proc = AutoProcessor.from_pretrained(
-            path, revision=recipe.model.revision, trust_remote_code=recipe.model.trust_remote_code
-        )
-    except (OSError, ValueError) as exc:
-        if required:
-            raise ConfigError(f'cannot load the processor of "{path}" (model.processor): {exc}') from None
+    proc = _from_pretrained(
+        AutoProcessor, path, recipe, required, f'the processor of "{path}" (model.processor)'
+    )
+    if proc is None:
         return None
     if not hasattr(proc, "tokenizer") or not hasattr(proc, "image_processor"):
         raise ConfigError(
