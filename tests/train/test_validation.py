@@ -392,3 +392,18 @@ def test_validation_benchmark_override_replaces_the_recipes_holdout(tmp_path):
     assert load_recipe(path, ["validation.holdout=6"]).validation.holdout == 6
     with pytest.raises(ConfigError, match="two validation sources"):
         load_recipe(path, ["validation.benchmark=file:v.jsonl", "validation.holdout=3"])
+
+
+def test_holdout_fraction_takes_a_share_of_the_training_questions():
+    from medzero.data.synthetic import drug_class_questions
+    from medzero.train.validation import holdout_count, split_holdout
+
+    assert [holdout_count(h, n) for h, n in ((0.125, 512), (0.125, 64), (0.1, 3), (0.5, 1000), (7, 64))] == [
+        64, 8, 1, 200, 7
+    ]  # fmt: skip
+    qs = drug_class_questions(64, seed=0)
+    train, held = split_holdout(qs, ValidationSection(holdout=0.125), seed=0)
+    assert len(held) == 8 and len(train) == 56 and not {q.id for q in held} & {q.id for q in train}
+    for bad in (0.0, 1.0, 1.5, -2):
+        with pytest.raises(ConfigError, match="count >= 1 or a fraction"):
+            ValidationSection(holdout=bad).check()

@@ -44,11 +44,12 @@ class ValidationSection:
             "validation."
         },
     )
-    holdout: int | None = field(
+    holdout: int | float | None = field(
         default=None,
         metadata={
-            "help": "Instead of a benchmark: hold out this many of the training questions (drawn with "
-            "data.seed, after data.limit) and validate on them; they are not trained on."
+            "help": "Instead of a benchmark: hold out training questions (drawn with data.seed, after "
+            "data.limit) and validate on them; they are not trained on. An integer N: N questions; a "
+            "fraction in (0, 1): that share of them (at least 1, at most 200)."
         },
     )
     every: int = field(
@@ -102,7 +103,6 @@ class ValidationSection:
                 f'{where("validation.holdout")}: give "validation.benchmark" or "validation.holdout", not both'
             )
         for key, value, low in (
-            ("holdout", self.holdout, 1),
             ("every", self.every, 1),
             ("limit", self.limit, 1),
             ("max_new_tokens", self.max_new_tokens, 1),
@@ -113,6 +113,12 @@ class ValidationSection:
                 raise ConfigError(
                     f'{where(f"validation.{key}")}: "validation.{key}" must be >= {low}, got {value}'
                 )
+        h = self.holdout
+        if h is not None and (isinstance(h, bool) or h <= 0 or (isinstance(h, float) and h >= 1)):
+            raise ConfigError(
+                f'{where("validation.holdout")}: "validation.holdout" is a count >= 1 or a fraction '
+                f"in (0, 1), got {h}"
+            )
         if self.stop_at is not None and not 0 < self.stop_at <= 1:
             raise ConfigError(
                 f'{where("validation.stop_at")}: "validation.stop_at" is a fraction in (0, 1], got {self.stop_at}'
@@ -143,10 +149,19 @@ def resolve_benchmark(section: ValidationSection, base_dir: Path | None = None):
     return get_benchmark(name)
 
 
+def holdout_count(holdout: int | float | None, n_questions: int) -> int:
+    """Questions to hold out: ``holdout`` itself, or a fraction of ``n_questions`` (1 to 200)."""
+    if not holdout:
+        return 0
+    if isinstance(holdout, float) and holdout < 1:
+        return max(1, min(200, round(holdout * n_questions)))
+    return int(holdout)
+
+
 def split_holdout(questions: list[MCQ], section: ValidationSection, seed: int) -> tuple[list[MCQ], list[MCQ]]:
     """``(training, held out)``: with ``validation.holdout: N``, N questions drawn by a generator
     seeded with ``seed`` leave the training data (both keep file order); else ``(questions, [])``."""
-    n = section.holdout
+    n = holdout_count(section.holdout, len(questions))
     if not n:
         return questions, []
     if n >= len(questions):
