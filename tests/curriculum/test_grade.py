@@ -158,3 +158,36 @@ def test_grading_carries_the_whole_prompt_configuration(tmp_path):
     cfg = GradeConfig(dataset="x", model="m", out=str(tmp_path), prompt=PromptConfig(system_role="user"))
     ecfg = cfg.eval_config(tmp_path / "q.jsonl")
     assert ecfg.prompt.system_role == "user" and cfg.template == "r1zero"
+
+
+class ScriptedImageBackend(ScriptedBackend):
+    """The scripted answers for image questions (the user turn is image parts + a text part)."""
+
+    def generate(self, prompts, n=1, **kw):
+        def text_only(m):
+            if not isinstance(m["content"], list):
+                return m
+            return {**m, "content": " ".join(p.get("text", "") for p in m["content"])}
+
+        return super().generate([[text_only(m) for m in messages] for messages in prompts], n, **kw)
+
+
+def test_graded_image_questions_keep_image_paths_relative_to_out(tmp_path):
+    from PIL import Image
+
+    from medzero.data.prepare import prepared_mcqs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(data / "scan.png")
+    mcqs = drug_class_questions(3, seed=3, split="train")
+    write_jsonl(data / "q.jsonl", [{**m.to_dict(), "images": ["scan.png"]} for m in mcqs])
+    backend = ScriptedImageBackend(
+        {m.meta["drug"]: 1 for m in mcqs}, {m.meta["drug"]: m.answer for m in mcqs}
+    )
+    out = tmp_path / "graded"
+    grade(GradeConfig(dataset=str(data / "q.jsonl"), model="scripted", out=str(out), k=2), backend=backend)
+    rows = [r for _, r in iter_jsonl(out / "train.jsonl")]
+    assert [r["images"] for r in rows] == [["../data/scan.png"]] * 3  # not an absolute path
+    scan = (data / "scan.png").resolve()
+    assert [[Path(p).resolve() for p in m.images] for m in prepared_mcqs(out)] == [[scan]] * 3

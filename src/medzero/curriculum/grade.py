@@ -170,6 +170,7 @@ def graded_row(mcq: Any, answers: list[tuple[int, str | None, bool]], cfg: Grade
 
 def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
     """Run (or resume) grading into ``cfg.out`` and return the manifest it wrote."""
+    from medzero.data.prepare import relative_images
     from medzero.evaluate.benchmarks import get_benchmark, load_benchmark
     from medzero.evaluate.items import read_items
     from medzero.evaluate.runner import ITEMS, evaluate
@@ -182,8 +183,9 @@ def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
     loaded = load_benchmark(bench, None, limit=cfg.limit)
     answers = answers_by_question(read_items(Path(cfg.out) / ITEMS), bench.name, cfg.mode)
 
+    out = Path(cfg.out)
     rows, ungraded, partial = [], [], 0
-    for mcq in loaded.records:
+    for mcq in relative_images(loaded.records, out):  # OUT is a prepared folder: paths relative to it
         got = answers.get(mcq.id, [])[: cfg.k]
         if not got:
             ungraded.append(mcq.id)
@@ -192,7 +194,6 @@ def grade(cfg: GradeConfig, backend: Any = None) -> dict[str, Any]:
         rows.append(graded_row(mcq, got, cfg))
     if not rows:
         raise ConfigError(f"no question of {questions} could be graded (see {cfg.out}/errors.jsonl)")
-    out = Path(cfg.out)
     write_jsonl(out / ROWS_FILE, rows)
 
     counts = bin_counts(r["difficulty"] for r in rows)

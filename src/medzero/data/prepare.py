@@ -248,11 +248,11 @@ def prepare_from_mcqs(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     prompt_cfg = prompt_cfg or PromptConfig()
-    rows = [mcq_to_row(m, prompt_cfg) for m in _relative_images(train, out)]
+    rows = [mcq_to_row(m, prompt_cfg) for m in relative_images(train, out)]
     if any("images" in r for r in rows):  # one column layout for every row of the dataset
         rows = [{**r, "images": r.get("images", [])} for r in rows]
     write_jsonl(out / TRAIN_FILE, rows)
-    write_jsonl(out / HELDOUT_FILE, [m.to_dict() for m in _relative_images(heldout, out)])
+    write_jsonl(out / HELDOUT_FILE, [m.to_dict() for m in relative_images(heldout, out)])
     _save_dataset(rows, out / DATASET_DIR)
     files = [out / TRAIN_FILE, out / HELDOUT_FILE, *sorted((out / DATASET_DIR).rglob("*"))]
     manifest: dict[str, Any] = {
@@ -289,7 +289,7 @@ def prepare(
     )
 
 
-def _relative_images(mcqs: list[MCQ], folder: Path) -> list[MCQ]:
+def relative_images(mcqs: list[MCQ], folder: Path) -> list[MCQ]:
     """``mcqs`` with their image paths written relative to the prepared ``folder`` (POSIX
     separators), so the folder keeps working when it is moved together with its images."""
     base = folder.absolute()
