@@ -183,11 +183,12 @@ def _none_loaded(path: Path, bench: Benchmark, n_records: int, skipped: tuple[st
             return DataError(path, None, None, f'benchmark "{bench.name}": the file has no records')
         first = "; ".join(skipped[:3])
         more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
+        which = "its only record was" if len(skipped) == 1 else f"all {len(skipped)} records were"
         return DataError(
             path,
             None,
             None,
-            f'benchmark "{bench.name}": all {len(skipped)} records were skipped as malformed: {first}{more}',
+            f'benchmark "{bench.name}": {which} skipped as malformed: {first}{more}',
         )
     return DataError(
         path,
