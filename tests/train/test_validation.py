@@ -357,7 +357,9 @@ def test_early_stop_on_validation(tiny_model_dir, tmp_path, monkeypatch, script,
     def scripted(self, shard, args):
         result = real_score(self, shard, args)
         for i, r in enumerate(result.records):
-            r["correct"] = {m: i < script[self.trainer.state.global_step] for m in ("strict", "last", "lenient")}
+            r["correct"] = {
+                m: i < script[self.trainer.state.global_step] for m in ("strict", "last", "lenient")
+            }
         return result
 
     monkeypatch.setattr(validation_callback.ValidationCallback, "_score", scripted)
