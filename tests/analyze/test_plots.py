@@ -4,7 +4,8 @@ from medzero.analyze.plots import PLOTS, draw_all
 def test_every_plot_is_drawn_for_a_full_run(planted_stats, tmp_path):
     stats, _, _ = planted_stats
     drawn = draw_all(stats, tmp_path)
-    assert set(drawn) == set(PLOTS) - {"eval_length.png", "validation.png"}  # no eval output, no validation
+    # no eval output, no validation, no tool calls
+    assert set(drawn) == set(PLOTS) - {"eval_length.png", "validation.png", "searches.png"}
     for name in drawn:
         data = (tmp_path / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 10_000

@@ -90,3 +90,22 @@ def test_tool_use_in_analyze(tool_run: Path, tmp_path: Path) -> None:
 def test_runs_without_tools_have_no_tool_section(planted_stats) -> None:
     stats, _, out = planted_stats
     assert "tools" not in stats and "Tool use" not in (out / "report.md").read_text()
+
+
+def test_searches_over_training_is_a_figure_in_the_report(tool_run: Path, tmp_path: Path) -> None:
+    """`medzero analyze` on a run with tool calls draws searches per completion over training as a
+    PNG and the report shows it under the tool-use section (not only the table)."""
+    out = tmp_path / "report"
+    stats = analyze_run(tool_run, out_dir=out)
+    assert "searches.png" in stats["plots"]
+    png = (out / "searches.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    md = (out / "report.md").read_text()
+    tools = md[md.index("## Tool use (search)") :]
+    assert "searches.png" in tools.split("\n## ")[0]
+    assert [(r["first_step"], r["last_step"]) for r in stats["tools"]["binned"]][:2] == [(1, 1), (2, 2)]
+
+
+def test_runs_without_tools_draw_no_search_figure(planted_stats) -> None:
+    stats, _, out = planted_stats
+    assert "searches.png" not in stats["plots"] and not (out / "searches.png").exists()

@@ -228,6 +228,30 @@ def plot_validation(stats: dict, path: Path) -> bool:
                    "training step", "accuracy (fraction correct)")  # fmt: skip
 
 
+def plot_searches(stats: dict, path: Path) -> bool:
+    t = stats.get("tools")
+    if not t or not t["per_step"]["step"]:
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ps = t["per_step"]
+    ax.plot(_arr(ps["step"]), _arr(ps["searches_per_completion"]), color="tab:gray", lw=1, alpha=0.7,
+            label="mean per step")  # fmt: skip
+    b = t["binned"]
+    if b:  # the binned means, drawn at each bin's middle step
+        mid = [(r["first_step"] + r["last_step"]) / 2 for r in b]
+        ax.plot(mid, [r["searches_per_completion"] for r in b], "o-", color="tab:blue", lw=2,
+                label="mean per bin of steps")  # fmt: skip
+        ax2 = ax.twinx()
+        ax2.plot(mid, [r["searched"] for r in b], "s--", color="tab:red", alpha=0.7, ms=4)
+        ax2.set_ylabel("completions that searched (fraction, red)")
+        ax2.set_ylim(-0.02, 1.02)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="upper left")
+    return _finish(fig, ax, path, "Searches per completion over training", "training step",
+                   "search calls per completion (count, blue)")  # fmt: skip
+
+
 #: file name -> (plotting function, caption); the report shows them in this order.
 PLOTS: dict[str, tuple[Callable[[dict, Path], bool], str]] = {
     "rewards.png": (plot_rewards, "Mean total reward and each reward component per training step."),
@@ -244,6 +268,11 @@ PLOTS: dict[str, tuple[Callable[[dict, Path], bool], str]] = {
     "correlation.png": (plot_correlation, "Reward-length correlation inside each training step."),
     "reflection.png": (plot_reflection, "Share of completions containing a reflection phrase, per step."),
     "flips.png": (plot_flips, "Completions by the correctness of their first commitment and final answer."),
+    "searches.png": (
+        plot_searches,
+        "Search tool calls per completion over training (per step, and per bin of steps with the share of "
+        "completions that searched).",
+    ),
     "eval_length.png": (plot_eval_length, "Eval accuracy per output-length bucket."),
 }
 

@@ -187,6 +187,7 @@ def _tool_blocks(s: dict, plots: dict) -> list[Block]:
         f"{q['answers_with_passages']} that got passages back (share {fmt(q['share'])})."))]  # fmt: skip
     b.append(("table", ["steps", "completions", "searches / completion", "searched"],
               [[r["steps"], r["n"], fmt(r["searches_per_completion"], 2), fmt(r["searched"])] for r in t["binned"]]))  # fmt: skip
+    b += [("img", "searches.png", plots["searches.png"])] if "searches.png" in plots else []
     if t.get("accuracy_by_searches"):
         b.append(("table", ["searches", "completions", "accuracy [95% CI]"],
                   [[r["searches"], r["n"], _ci(r, "accuracy")] for r in t["accuracy_by_searches"]]))  # fmt: skip

@@ -70,6 +70,8 @@ def tool_use(
             binned.append(
                 {
                     "steps": f"{lo}-{hi - 1}",
+                    "first_step": int(lo),
+                    "last_step": int(hi - 1),
                     "n": int(m.sum()),
                     "searches_per_completion": float(searches[m].mean()),
                     "searched": float((searches[m] > 0).mean()),
