@@ -217,8 +217,23 @@ def _context(g: dict[str, Any], recipe: Recipe, ctx: Context) -> list[Finding]:
 
 def _lora(recipe: Recipe, ctx: Context) -> list[Finding]:
     p = recipe.peft
-    if not p.active or isinstance(p.target_modules, str) or ctx.module_names is None:
+    if not p.active or p.target_modules == "all-linear" or ctx.module_names is None:
         return []
+    if isinstance(p.target_modules, str):  # a regular expression, full-matched by PEFT against module names
+        import re
+
+        hits = [n for n in ctx.module_names if re.fullmatch(p.target_modules, n)]
+        if not hits:
+            return [
+                Finding(
+                    "lora_targets",
+                    "error",
+                    f"peft.target_modules {p.target_modules!r} (a regular expression PEFT full-matches "
+                    f"against module names) matches no module of the model; names look like "
+                    f"{', '.join(ctx.module_names[-3:])}.",
+                )
+            ]
+        return [Finding("lora_targets", "info", f"LoRA adapts {len(hits)} modules, e.g. {hits[0]}")]
     suffixes = {n.rsplit(".", 1)[-1] for n in ctx.module_names}
     missing = [
         t for t in p.target_modules if t not in suffixes and not any(n.endswith(t) for n in ctx.module_names)

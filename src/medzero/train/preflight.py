@@ -136,15 +136,18 @@ def read_model_config(path: str, recipe: Recipe) -> dict[str, Any] | None:
     return None
 
 
-def meta_module_names(path: str, recipe: Recipe) -> list[str] | None:
-    """Module names from a meta-device instance of the architecture (no weights, no memory)."""
+def meta_module_names(path: str, recipe: Recipe, vision: bool = False) -> list[str] | None:
+    """Module names from a meta-device instance of the architecture (no weights, no memory).
+    ``vision``: image questions, the class training loads (``AutoModelForImageTextToText``: its
+    names, e.g. ``model.language_model.layers.0.self_attn.q_proj``, are what LoRA targets match)."""
     try:
         from accelerate import init_empty_weights
-        from transformers import AutoConfig, AutoModelForCausalLM
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
 
         cfg = AutoConfig.from_pretrained(path, trust_remote_code=recipe.model.trust_remote_code)
+        auto = AutoModelForImageTextToText if vision else AutoModelForCausalLM
         with init_empty_weights():
-            model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=recipe.model.trust_remote_code)
+            model = auto.from_config(cfg, trust_remote_code=recipe.model.trust_remote_code)
         return [name for name, _ in model.named_modules()]
     except Exception:  # unknown architecture offline: the LoRA check is skipped
         return None
@@ -227,7 +230,8 @@ def preflight(
     model_path = resolve_model_path(recipe, questions)
     tokenizer = load_tokenizer(model_path, recipe, required=for_training)
     processor = None
-    if any(q.images for q in questions):
+    vision = any(q.images for q in questions)
+    if vision:
         processor = load_processor(recipe.model.processor or model_path, recipe, required=for_training)
         tokenizer = processor.tokenizer if processor is not None else tokenizer
         if recipe.data.prompt_overflow == "truncate_left":
@@ -249,7 +253,7 @@ def preflight(
         deepspeed=ds,
         has_cuda=has_cuda(),
         model_config=read_model_config(model_path, recipe),
-        module_names=meta_module_names(model_path, recipe) if recipe.peft.active else None,
+        module_names=meta_module_names(model_path, recipe, vision) if recipe.peft.active else None,
         tokenizer=tokenizer,
         columns=sorted(rows[0]) if rows else [],
         num_prompts=len(rows),

@@ -28,6 +28,7 @@ sections), :mod:`.recipe_overrides` (``--set``), :mod:`.recipe_rules` (value rul
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +227,15 @@ def _validate(recipe: Recipe, ctx: Where) -> None:
             raise ConfigError(f'{ctx.where(key)}: "{key}" is {value!r}; expected one of {", ".join(allowed)}')
     if not recipe.rewards:
         raise ConfigError(f'{ctx.source}: "rewards" is empty; give at least one {{name: weight}}')
+    targets = recipe.peft.target_modules
+    if isinstance(targets, str) and targets != "all-linear":  # PEFT reads any other string as a regex
+        try:
+            re.compile(targets)
+        except re.error as exc:
+            raise ConfigError(
+                f'{ctx.where("peft.target_modules")}: "peft.target_modules" {targets!r} is not a valid '
+                f"regular expression ({exc}); give 'all-linear', a list of module names, or a regex"
+            ) from None
     recipe.validation.check(ctx.where)
     if recipe.grpo.get("deepspeed") is not None:  # the file must exist and parse (medzero.train.scale)
         from medzero.train.scale import recipe_setup

@@ -70,7 +70,11 @@ class PeftSection:
     lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch."})
     target_modules: list[str] | str = field(
         default="all-linear",
-        metadata={"help": "Module name suffixes to adapt (e.g. [q_proj, v_proj]) or 'all-linear'."},
+        metadata={
+            "help": "Module name suffixes to adapt (e.g. [q_proj, v_proj]), 'all-linear', or any other "
+            "string: a regular expression PEFT full-matches against module names (e.g. "
+            "'.*language_model.*\\.(q_proj|v_proj)' adapts only a vision-language model's text tower)."
+        },
     )
     load_in_4bit: bool = field(
         default=False, metadata={"help": "QLoRA: load the base model in 4 bit (bitsandbytes)."}
