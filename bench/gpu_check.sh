@@ -11,6 +11,12 @@
 # step), NGEN (8 per prompt), MAXLEN (64 new tokens), EVAL_N (256 questions), PY (the venv's python).
 # Random weights never emit end-of-sequence, so every completion runs to MAXLEN: a fixed workload.
 #
+# Then bench/gpu_check_vlm.py (VLM=0 skips it; VLM_STEPS, 2): the tiny vision-language model, built
+# locally by `medzero model tiny-vlm` (no download), trains GRPO steps on synthetic scans (images
+# through the processor and the vision tower); seconds per step and peak GPU memory, written to
+# OUT/vlm/gpu_check_vlm.json. Its other settings: VLM_SCANS, VLM_BATCH, VLM_NGEN, VLM_MAXLEN,
+# VLM_IMAGE_SIZE (see the file).
+#
 # Then bench/gpu_scale.py (SCALE=0 skips it; SCALE_STEPS, 3, steps per case): one ZeRO-3 GRPO step
 # on one GPU through `accelerate launch --config_file recipes/accelerate/zero3.yaml`, LoRA and
 # QLoRA steps, and continuous-batching ("paged") generation against plain generate; writes
@@ -139,8 +145,12 @@ print(f"| GRPO ({steps} steps x {batch} completions x {maxlen} tokens) | {t['ste
 print(f"| eval ({len(items)} questions, greedy, {maxlen} tokens) | - | {e['generated_tokens_per_s']} generated | {e['peak_gib']} |")
 EOF
 
+SMOKE=()
+[ "${GPU_CHECK_ALLOW_CPU:-0}" = 1 ] && SMOKE=(--cpu)
+if [ "${VLM:-1}" != 0 ]; then
+    "$PY" bench/gpu_check_vlm.py "$OUT/vlm" --steps "${VLM_STEPS:-2}" ${SMOKE[@]+"${SMOKE[@]}"}
+fi
+
 if [ "${SCALE:-1}" != 0 ]; then
-    SMOKE=()
-    [ "${GPU_CHECK_ALLOW_CPU:-0}" = 1 ] && SMOKE=(--cpu)
     "$PY" bench/gpu_scale.py "$OUT/scale" "$OUT/model" --steps "${SCALE_STEPS:-3}" ${SMOKE[@]+"${SMOKE[@]}"}
 fi
