@@ -154,3 +154,46 @@ def test_train_check_on_the_vlm_recipe_offline(name, tmp_path, monkeypatch):
     assert pre.processor is None and len(pre.rows) == 8 and pre.rows[0]["images"]
     assert not errors(pre.findings), errors(pre.findings)
     assert "batch" in {f.check for f in pre.findings}
+
+
+def test_the_shipped_mix_prepares_medxpertqa_mm_data_the_recipes_train_on(tmp_path, monkeypatch):
+    """recipes/mixes/medxpertqa-mm.yaml on a 10-question file in the MedXpertQA-MM layout (its
+    count lowered to fit): the prepared folder keeps the images and holds the rest out, and the
+    3B recipe's offline `--check` on it finds image rows and no error."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    import medzero.train.preflight as pf
+    from medzero.cli import build_app
+
+    mm = tmp_path / "data" / "medxpertqa" / "MM"
+    (mm / "images").mkdir(parents=True)
+    options = {"A": "Pneumothorax", "B": "Fracture", "C": "Normal", "D": "Effusion", "E": "Mass"}
+    recs = []
+    for i in range(10):
+        Image.new("RGB", (20 + i, 16), (25 * i, 0, 0)).save(mm / "images" / f"MM-{i}.png")
+        choices = " ".join(f"({k}) {v}" for k, v in options.items())
+        recs.append({"id": f"MM-{i}", "question": f"What does scan {i} show?\nAnswer Choices: {choices}",
+                     "options": options, "label": "ABCDE"[i % 5], "images": [f"MM-{i}.png"],
+                     "medical_task": "Diagnosis", "body_system": "Skeletal",
+                     "question_type": "Reasoning" if i % 2 else "Understanding"})  # fmt: skip
+    (mm / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    mix = yaml.safe_load((RECIPES / "mixes" / "medxpertqa-mm.yaml").read_text())
+    mix[0]["count"] = 2  # 20% of 10
+    (tmp_path / "recipes" / "mixes").mkdir(parents=True)
+    (tmp_path / "recipes" / "mixes" / "medxpertqa-mm.yaml").write_text(yaml.safe_dump(mix))
+    out = tmp_path / "data" / "medxpertqa-mm"
+    res = CliRunner().invoke(
+        build_app(),
+        ["data", "prepare", "--mix", str(tmp_path / "recipes/mixes/medxpertqa-mm.yaml"), "--seed", "42",
+         "--out", str(out)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stdout
+    assert len((out / "heldout.jsonl").read_text().splitlines()) == 8
+    monkeypatch.chdir(tmp_path)  # the recipe names data/medxpertqa-mm, relative to where it runs
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(pf, "has_cuda", lambda: True)
+    pre = pf.preflight(load_recipe(RECIPES / VLM_RECIPES[0]), for_training=False)
+    assert len(pre.rows) == 2 and all(Path(out / r["images"][0]).is_file() for r in pre.rows)
+    assert not errors(pre.findings), errors(pre.findings)
