@@ -110,3 +110,14 @@ def test_recipe_prompt_of_a_recipe_file_or_a_run_folder(run_dir):
         recipe_prompt(run_dir)
     with pytest.raises(ConfigError, match="no such recipe file"):
         recipe_prompt(run_dir / "missing.yaml")
+
+
+def test_a_demonstration_is_added_to_the_runs_prompt_or_to_the_defaults(run_dir):
+    from medzero.evaluate.fromrun import eval_settings
+
+    chosen = eval_settings(run_dir, None, None, None, None, None, None, "anemia")
+    assert chosen["prompt"].demonstration == "anemia" and chosen["prompt"].system_role == "user"
+    assert eval_settings(run_dir, None, None, None, None, None, None)["prompt"].demonstration is None
+    plain = eval_settings(None, None, "m", None, None, None, None, "anemia")
+    assert plain["prompt"].template == "r1zero" and plain["prompt"].demonstration == "anemia"
+    assert "prompt" not in eval_settings(None, None, "m", None, None, None, None)

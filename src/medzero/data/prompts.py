@@ -101,10 +101,23 @@ class PromptConfig:
             "help": "'user' prepends the system prompt to the user turn (for templates without a system role, e.g. Gemma)."
         },
     )
+    demonstration: str | None = field(
+        default=None,
+        metadata={
+            "help": "A registered worked example (medzero.data.demonstrations, e.g. 'anemia': an "
+            "invented question, no benchmark text) shown as one User/Assistant exchange before the "
+            "question, its reply in the asked-for format: one-shot prompting, which makes the "
+            "<think>/<answer> format reachable for a base model. None: zero-shot."
+        },
+    )
 
     def resolved(self) -> tuple[str | None, str]:
         check_option_format(self.option_format)
         tpl = TEMPLATES.get(self.template)
+        if self.demonstration:
+            from medzero.data.demonstrations import DEMONSTRATIONS
+
+            DEMONSTRATIONS.get(self.demonstration)
         system = tpl.system_prompt if self.system_prompt is None else (self.system_prompt or None)
         instruction = tpl.instruction if self.instruction is None else self.instruction
         return system, instruction
@@ -163,15 +176,40 @@ def render_user(mcq: MCQ, cfg: PromptConfig | None = None) -> str:
 
 
 def build_messages(mcq: MCQ, cfg: PromptConfig | None = None) -> list[dict[str, str]]:
-    """Chat messages for one question (system turn first when the template has one)."""
+    """Chat messages for one question (system turn first when the template has one; with a
+    ``demonstration``, its question and reply come before the question's own user turn)."""
     cfg = cfg or PromptConfig()
-    system, _ = cfg.resolved()
-    user = render_user(mcq, cfg)
+    system, instruction = cfg.resolved()
+    turns = [{"role": "user", "content": render_user(mcq, cfg)}]
+    if cfg.demonstration:
+        turns = [*demonstration_turns(cfg, system, instruction, mcq), *turns]
     if system and cfg.system_role == "system":
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return [{"role": "system", "content": system}, *turns]
     if system:
-        return [{"role": "user", "content": f"{system}\n\n{user}"}]
-    return [{"role": "user", "content": user}]
+        first = turns[0]
+        return [{"role": "user", "content": f"{system}\n\n{first['content']}"}, *turns[1:]]
+    return turns
+
+
+def demonstration_turns(
+    cfg: PromptConfig, system: str | None, instruction: str, mcq: MCQ
+) -> list[dict[str, str]]:
+    """The worked example's user and assistant turns (see :mod:`medzero.data.demonstrations`)."""
+    from medzero.data.demonstrations import DEMONSTRATIONS
+    from medzero.errors import ConfigError
+
+    assert cfg.demonstration is not None
+    if mcq.images:  # TRL places a row's images in the first user turn: the example's
+        raise ConfigError(
+            f"prompt.demonstration {cfg.demonstration!r}: question {mcq.id} has images, and a "
+            "text-only worked example before it would take them; drop the demonstration"
+        )
+    demo = DEMONSTRATIONS.get(cfg.demonstration)
+    tagged = any(t in (system or "") + instruction for t in (THINK_OPEN, ANSWER_CLOSE))
+    return [
+        {"role": "user", "content": render_user(demo.mcq(), cfg)},
+        {"role": "assistant", "content": demo.reply(tagged)},
+    ]
 
 
 @dataclass(frozen=True)
@@ -258,7 +296,8 @@ def messages_to_text(messages: list[dict[str, str]], tokenizer: Any = None) -> s
     if form.name == "chat":
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     if form.name == "r1zero-text":
-        lines = [m["content"] if m["role"] == "system" else f"User: {m['content']}" for m in messages]
+        names = {"system": "", "assistant": "Assistant: "}
+        lines = [f"{names.get(m['role'], 'User: ')}{m['content']}" for m in messages]
         return "\n".join([*lines, f"Assistant: {THINK_OPEN}"])
     lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
     return "\n".join([*lines, "Assistant:"])

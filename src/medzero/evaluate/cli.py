@@ -102,6 +102,15 @@ def register(app: typer.Typer) -> None:
                 rich_help_panel=_GEN,
             ),
         ] = None,
+        demonstration: Annotated[
+            Optional[str],
+            typer.Option(
+                help="A worked example shown before each question (one-shot), e.g. `anemia` "
+                "(medzero.data.demonstrations; invented, no benchmark text). Default: none, or "
+                "with --run the run's data.prompt.demonstration.",
+                rich_help_panel=_GEN,
+            ),
+        ] = None,
         samples: Annotated[
             int, typer.Option(help="Completions per question (pass@k).", rich_help_panel=_GEN)
         ] = 1,
@@ -159,7 +168,9 @@ def register(app: typer.Typer) -> None:
         from medzero.evaluate.runner import evaluate
         from medzero.evaluate.summary import to_markdown
 
-        chosen = eval_settings(run_dir, checkpoint, model, adapter, template, max_new_tokens, dtype)
+        chosen = eval_settings(
+            run_dir, checkpoint, model, adapter, template, max_new_tokens, dtype, demonstration
+        )
         if gguf_file is not None:
             if run_dir is not None:
                 from medzero.errors import ConfigError

@@ -194,6 +194,8 @@ class EvalConfig:
     def identity(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.IDENTITY}
         out["prompt"] = asdict(self.prompt) if self.prompt is not None else None
+        if out["prompt"] is not None and out["prompt"]["demonstration"] is None:
+            del out["prompt"]["demonstration"]  # so OUT dirs written before it existed still resume
         if self.gguf_file:  # left out while unset, so OUT dirs written before it existed still resume
             out["gguf_file"] = self.gguf_file
         return out

@@ -153,10 +153,12 @@ def eval_settings(
     template: str | None,
     max_new_tokens: int | None,
     dtype: str | None,
+    demonstration: str | None = None,
 ) -> dict[str, Any]:
     """``EvalConfig`` keyword arguments for the model and prompt options of ``medzero eval``:
     from ``--run`` (options given explicitly override the run's), else from the options and
-    their defaults (template r1zero, 1024 new tokens, dtype auto)."""
+    their defaults (template r1zero, 1024 new tokens, dtype auto). ``demonstration`` adds a
+    worked example to the prompt (:mod:`medzero.data.demonstrations`), the run's one or not."""
     from dataclasses import replace
 
     from medzero.console import console
@@ -164,17 +166,22 @@ def eval_settings(
     if run_dir is None:
         if checkpoint is not None:
             raise ConfigError("--checkpoint needs --run RUN_DIR")
-        return {
+        chosen: dict[str, Any] = {
             "model": model,
             "adapter": adapter,
             "template": template or "r1zero",
             "max_new_tokens": 1024 if max_new_tokens is None else max_new_tokens,
             "dtype": dtype or "auto",
         }
+        if demonstration:
+            chosen["prompt"] = PromptConfig(template=chosen["template"], demonstration=demonstration)
+        return chosen
     if model is not None or adapter is not None:
         raise ConfigError("--run takes the run's model: drop --model/--adapter, or drop --run")
     s = run_settings(run_dir, checkpoint)
     prompt = s.prompt if template is None else replace(s.prompt, template=template)
+    if demonstration:
+        prompt = replace(prompt, demonstration=demonstration)
     chosen = {
         "model": s.model,
         "adapter": s.adapter,
@@ -186,7 +193,8 @@ def eval_settings(
     console.print(
         f"run {run_dir}: {s.checkpoint} ({s.adapter + ' on ' + s.model if s.adapter else s.model}), "
         f"template {prompt.template}, system role {prompt.system_role}, "
-        f"max new tokens {chosen['max_new_tokens']}, dtype {chosen['dtype']}"
+        + (f"demonstration {prompt.demonstration}, " if prompt.demonstration else "")
+        + f"max new tokens {chosen['max_new_tokens']}, dtype {chosen['dtype']}"
         + (", think pre-opened" if s.think_preopened else ""),
         highlight=False,
         markup=False,
