@@ -184,3 +184,11 @@ def test_a_prompt_field_added_later_does_not_block_a_resume(tmp_path, question_f
     again = ScriptedBackend()
     evaluate(_cfg(out, question_file, limit=2), backend=again)
     assert again.calls == []
+
+
+def test_a_demonstration_is_part_of_the_identity_only_when_set(tmp_path):
+    from medzero.data.prompts import PromptConfig
+
+    assert "demonstration" not in EvalConfig(model="m", out=str(tmp_path)).identity()["prompt"]
+    one_shot = EvalConfig(model="m", out=str(tmp_path), prompt=PromptConfig(demonstration="anemia"))
+    assert one_shot.identity()["prompt"]["demonstration"] == "anemia"
