@@ -49,7 +49,7 @@ def test_chat_messages_and_templates_without_tags():
 
 
 def test_unknown_names_and_image_questions_are_clear_errors():
-    with pytest.raises(ConfigError, match='unknown demonstration "anaemia". Did you mean "anemia"'):
+    with pytest.raises(ConfigError, match=r'unknown demonstration "anaemia"\. Did you mean "anemia"'):
         PromptConfig(demonstration="anaemia").resolved()
     with_image = MCQ(
         id="x1",
