@@ -12,7 +12,7 @@ from medzero.errors import ConfigError
 
 def test_config_defaults_and_quick_sizes():
     full, quick = DemoConfig(), DemoConfig(quick=True)
-    assert (full.steps, full.n_heldout, full.warmup_steps, full.validate_every) == (150, 200, 300, 25)
+    assert (full.steps, full.n_heldout, full.warmup_steps, full.validate_every) == (300, 200, 300, 25)
     assert (quick.steps, quick.n_heldout, quick.warmup_steps, quick.validate_every) == (30, 64, 60, 10)
     assert DemoConfig(quick=True, steps=5).steps == 5
     with pytest.raises(ConfigError, match="steps"):

@@ -12,7 +12,12 @@ import typer
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-out"),
     steps: Annotated[
-        int | None, typer.Option("--steps", help="GRPO steps (default 150; --quick: 30).", show_default=False)
+        int | None,
+        typer.Option(
+            "--steps",
+            help="Most GRPO steps (default 300; the run ends early at 100% validation; --quick: 30).",
+            show_default=False,
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds data, model, warm-up and GRPO.")] = 0,
     quick: Annotated[

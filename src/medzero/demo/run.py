@@ -41,7 +41,10 @@ class DemoConfig:
     """Settings of ``medzero demo`` (``quick`` shrinks every size for CI)."""
 
     out: Path = field(default=Path("demo-out"), metadata={"help": "Output folder (must be new or a demo's)."})
-    steps: int | None = field(default=None, metadata={"help": "GRPO steps (default 150; quick: 30)."})
+    steps: int | None = field(
+        default=None,
+        metadata={"help": "Most GRPO steps (default 300, ends early at 100% validation; quick: 30)."},
+    )
     seed: int = field(default=0, metadata={"help": "Seeds data, model, warm-up and GRPO."})
     quick: bool = field(default=False, metadata={"help": "Smaller run for CI (learning not guaranteed)."})
     data_dir: Path | None = field(
@@ -72,7 +75,7 @@ class DemoConfig:
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
-        self.steps = self.steps if self.steps is not None else (30 if self.quick else 150)
+        self.steps = self.steps if self.steps is not None else (30 if self.quick else 300)
         self.n_heldout = self.n_heldout if self.n_heldout is not None else (64 if self.quick else 200)
         if self.validate_every is None:
             self.validate_every = 10 if self.quick else 25
