@@ -17,9 +17,9 @@ teaches the *format* and nothing about the answer:
 * ``steps`` is a minimum when ``max_steps`` is larger: every ``check_every`` steps from then on,
   the warm-up measures how many of 64 training questions get their whole restatement right
   (teacher-forced, greedy token by token) and stops once that share reaches ``restate_goal``
-  (or at ``max_steps``). Copying a word out of a varying position (one finding among several)
-  took the tiny model 600-1000 steps where a name at a fixed place took 300, and a restatement
-  that is not copied carries nothing for GRPO to learn from.
+  (or at ``max_steps``). How long copying takes depends on the task and the seed (the tiny
+  model: 300-600 steps in the learning battery, docs/benchmarks.md), and a restatement that is
+  not copied carries nothing for GRPO to learn from.
 
 This is plain supervised learning (a small torch loop), not RL; GRPO then learns the answers.
 ``medzero train`` calls :func:`run_format_warmup` when a recipe has a ``warmup:`` section.
