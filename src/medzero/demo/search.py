@@ -149,6 +149,7 @@ def warm_up(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: 
     from medzero.data.loaders import load_mcqs
     from medzero.data.prompts import PromptConfig, build_messages
     from medzero.tools.search import SearchTool, SearchToolConfig
+    from medzero.train.warmup import right_pad
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -192,12 +193,8 @@ def warm_up(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
     for _ in range(steps):
         batch = [example(rng.choice(mcqs)) for _ in range(16)]
-        width = max(len(ids) for ids, _ in batch)
-        pad = tok.pad_token_id
-        ids_t = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
-        att = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
-        lab = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
-        loss = model(input_ids=ids_t, attention_mask=att, labels=lab).loss
+        padded = right_pad([ids for ids, _ in batch], tok.pad_token_id, [lab for _, lab in batch])
+        loss = model(**padded).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

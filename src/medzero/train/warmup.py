@@ -234,12 +234,7 @@ def run_format_warmup(
             completion = [*tokenizer(target, add_special_tokens=False)["input_ids"], eos]
             seqs.append(prompts[i] + completion)
             labels.append([-100] * len(prompts[i]) + completion)
-        # Right padding: positions then start at 0 as they do in left-padded generation.
-        width = max(map(len, seqs))
-        input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs])
-        attention = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs])
-        label_ids = torch.tensor([lab + [-100] * (width - len(lab)) for lab in labels])
-        batch = {"input_ids": input_ids, "attention_mask": attention, "labels": label_ids}
+        batch = right_pad(seqs, pad, labels)
         loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -273,21 +268,33 @@ def restated_share(model: Any, tokenizer: Any, prompts: Sequence[list[int]], thi
     spans = [tokenizer(warmup_target(t, "")[: -len("<answer></answer>")], add_special_tokens=False)["input_ids"]
              for t in thinks]  # fmt: skip
     seqs = [list(p) + list(c) for p, c in zip(prompts, spans, strict=True)]
-    width = max(map(len, seqs))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs])
-    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs])
+    batch = right_pad(seqs, pad)
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        pred = (
-            model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device))
-            .logits.argmax(-1)
-            .cpu()
-        )
+        pred = model(**{k: v.to(model.device) for k, v in batch.items()}).logits.argmax(-1).cpu()
     model.train(was_training)
     hits = 0
     for row, (p, c) in enumerate(zip(prompts, spans, strict=True)):
         start = len(p)
         hits += bool(torch.equal(pred[row, start - 1 : start - 1 + len(c)], torch.tensor(c)))
     return hits / len(seqs)
+
+
+def right_pad(
+    seqs: Sequence[list[int]], pad: int, labels: Sequence[list[int]] | None = None
+) -> dict[str, Any]:
+    """A batch of token-id lists padded on the right: ``input_ids`` and ``attention_mask`` tensors,
+    and ``labels`` padded with -100 when given. Right padding: positions start at 0 as they do in
+    left-padded generation."""
+    import torch
+
+    width = max(map(len, seqs))
+    batch = {
+        "input_ids": torch.tensor([list(s) + [pad] * (width - len(s)) for s in seqs]),
+        "attention_mask": torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs]),
+    }
+    if labels is not None:
+        batch["labels"] = torch.tensor([list(lab) + [-100] * (width - len(lab)) for lab in labels])
+    return batch
