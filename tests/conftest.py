@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -92,3 +94,20 @@ def noisy_model_dir(tiny_model_dir, tmp_path_factory, one_thread) -> Path:
     model.save_pretrained(out)
     AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(out)
     return out
+
+
+@pytest.fixture
+def load_bench():
+    """``load_bench("tasks")`` imports ``bench/tasks.py`` as a module and returns it (the scripts
+    in bench/ are not a package, so they load by path)."""
+
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(
+            f"bench_{name}", Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -4,7 +4,6 @@ shell script runs works on a CPU (the script's GPU_CHECK_ALLOW_CPU smoke switch,
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -17,13 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_gpu_check_vlm", ROOT / "bench" / "gpu_check_vlm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _args(**kw):
     import argparse
 
@@ -31,10 +23,10 @@ def _args(**kw):
     return argparse.Namespace(**{**base, **kw})
 
 
-def test_recipe_is_a_valid_training_recipe_on_either_device(tmp_path):
+def test_recipe_is_a_valid_training_recipe_on_either_device(tmp_path, load_bench):
     from medzero.train.recipe import recipe_from_dict
 
-    m = _load()
+    m = load_bench("gpu_check_vlm")
     for cuda in (True, False):
         rec = recipe_from_dict(m.vlm_recipe(tmp_path / "model", tmp_path / "scans.jsonl", _args(), cuda))
         g = rec.grpo
@@ -43,8 +35,8 @@ def test_recipe_is_a_valid_training_recipe_on_either_device(tmp_path):
         assert rec.data.path.endswith("scans.jsonl") and "overlong" in rec.rewards
 
 
-def test_summary_takes_the_median_after_the_first_step():
-    m = _load()
+def test_summary_takes_the_median_after_the_first_step(load_bench):
+    m = load_bench("gpu_check_vlm")
     info = {"status": "finished", "global_step": 3}
     rows = [{"step": 1, "step_time": 9.0}, {"step": 2, "step_time": 1.0}, {"step": 3, "step_time": 3.0}]
     assert m.summarize(rows, info, 12.345, 0.5)["step_s_median"] == 2.0

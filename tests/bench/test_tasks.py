@@ -1,21 +1,10 @@
 """bench/tasks.py: the battery's data files and its results table (the runs themselves take minutes)."""
 
-import importlib.util
 import json
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_tasks", ROOT / "bench" / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_task_files_keep_validation_and_heldout_apart_from_training(tmp_path):
-    bt = _load()
+def test_task_files_keep_validation_and_heldout_apart_from_training(tmp_path, load_bench):
+    bt = load_bench("tasks")
     train, held, val = bt.write_task_data("term-prefix", 1, 64, 32, tmp_path)
     rows = {p.name: [json.loads(x) for x in p.read_text().splitlines()] for p in (train, held, val)}
     assert [len(rows[n]) for n in ("train.jsonl", "heldout.jsonl", "validation.jsonl")] == [64, 32, 100]
@@ -27,8 +16,8 @@ def test_task_files_keep_validation_and_heldout_apart_from_training(tmp_path):
     }
 
 
-def test_table_reports_every_seed_the_range_and_the_goal():
-    bt = _load()
+def test_table_reports_every_seed_the_range_and_the_goal(load_bench):
+    bt = load_bench("tasks")
 
     def row(seed, ckpt, est):
         return {"task": "drug-suffix", "seed": seed, "checkpoint": ckpt,

@@ -240,16 +240,9 @@ def test_tag_contents_and_option_statements(text: str, letter: str | None) -> No
     assert extract(text, OPTS).letter == letter
 
 
-def test_bench_script_runs_on_synthetic_data() -> None:
+def test_bench_script_runs_on_synthetic_data(load_bench) -> None:
     """bench/extract.py stays runnable: its timing and table code on a few synthetic items."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "bench" / "extract.py"
-    spec = importlib.util.spec_from_file_location("bench_extract", path)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("extract")
     items = bench._synthetic_r1(n=30)
     assert all(extract(t, o).letter for t, o in items)  # every synthetic completion is readable
     rates = bench.time_methods(items, rounds=1)
