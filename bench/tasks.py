@@ -20,6 +20,7 @@ process uses one torch thread.
 
     python bench/tasks.py --out bench/tasks-out --jobs 2
     python bench/tasks.py --tasks drug-suffix --seeds 0 --out /tmp/t   # one run
+    python bench/tasks.py --warmups bench/tasks-out --out /tmp/t2      # GRPO again, same warm-ups
 
 The shuffled-option task is a measured limit, not a goal: a from-scratch model of this size has to
 match option text there (docs/benchmarks.md).
@@ -100,6 +101,17 @@ def score(model: Path, heldout: Path, recipe: Any, out: Path) -> dict[str, Any]:
     return next(iter(scores_of(summary).values()))
 
 
+def reused_warmup(warmups: Path | None, name: str) -> list[str]:
+    """``warmup.from=...`` when ``warmups`` (an earlier battery's OUT) holds this run's warm-up.
+
+    The warm-up is deterministic per seed and machine, so a GRPO-only change can be measured
+    without training it again; the run's pre-flight refuses a warm-up with another tokenizer."""
+    if warmups is None:
+        return []
+    warm = warmups / "runs" / name / "warmup"
+    return [f"warmup.from={warm}"] if (warm / "config.json").is_file() else []
+
+
 def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int]]) -> list[dict[str, Any]]:
     if (task, seed) in done:
         return []
@@ -107,7 +119,8 @@ def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int
 
     name = f"{task}-s{seed}"
     train, held, val = write_task_data(task, seed, args.n_train, args.n_heldout, args.out / "data" / name)
-    sets = [f"validation.benchmark=file:{val}", f"validation.every={args.validate_every}", *args.set]
+    reuse = reused_warmup(args.warmups, name)
+    sets = [f"validation.benchmark=file:{val}", f"validation.every={args.validate_every}", *reuse, *args.set]
     run = args.out / "runs" / name
     run.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -134,6 +147,7 @@ def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int
                 "status": info.get("status"),
                 "steps": info.get("global_step"),
                 "train_seconds": wall,
+                "warmup_reused": bool(reuse),
             }
         )
     if not rows:
@@ -186,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-heldout", type=int, default=200)
     p.add_argument("--validate-every", type=int, default=25, help="GRPO steps between validations (best).")
     p.add_argument("--jobs", type=int, default=1, help="Runs in parallel (each uses one torch thread).")
+    p.add_argument(
+        "--warmups",
+        type=Path,
+        default=None,
+        help="An earlier battery's --out: start GRPO from its warm-ups (same seeds, same warm-up settings).",
+    )
     p.add_argument("--set", action="append", default=[], help="Extra recipe override (experiments only).")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "tasks-out")
     args = p.parse_args(argv)

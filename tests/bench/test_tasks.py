@@ -29,3 +29,13 @@ def test_table_reports_every_seed_the_range_and_the_goal(load_bench):
     assert "s0: 0.950 (0.90-1.00); s1: 0.500 (0.45-0.55)" in lines[3] and lines[3].endswith(
         "| 0.500-0.950 | 1/2 |"
     )
+
+
+def test_warmups_of_an_earlier_battery_are_reused_only_where_they_exist(tmp_path, load_bench):
+    bt = load_bench("tasks")
+    warm = tmp_path / "runs" / "lab-threshold-s1" / "warmup"
+    warm.mkdir(parents=True)
+    (warm / "config.json").write_text("{}")
+    assert bt.reused_warmup(tmp_path, "lab-threshold-s1") == [f"warmup.from={warm}"]
+    assert bt.reused_warmup(tmp_path, "lab-threshold-s2") == []
+    assert bt.reused_warmup(None, "lab-threshold-s1") == []
