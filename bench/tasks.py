@@ -131,6 +131,8 @@ def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int
     rows = []
     for ckpt in ("warmup", "best", "final"):
         model = run / ckpt
+        if ckpt == "warmup" and reuse and not model.is_dir():
+            model = Path(reuse[0].split("=", 1)[1])  # the reused warm-up is this run's starting point
         if not (model / "config.json").is_file():
             continue
         sc = score(model, held, recipe, args.out / "eval" / name / ckpt)
