@@ -48,6 +48,15 @@ def demo(
             "3 seeds from --seed; --quick: 1; see docs/tools.md).",
         ),
     ] = "text",
+    scan_task: Annotated[
+        str | None,
+        typer.Option(
+            "--scan-task",
+            help="--task vision only: what the synthetic scans ask, colour (default: the lesion's colour) "
+            "or region (its quadrant; the tiny VLM does not learn it, docs/multimodal.md).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run data -> warm-up + GRPO -> eval -> analysis end to end on a tiny local model (CPU, minutes).
 
@@ -60,6 +69,10 @@ def demo(
         from medzero.errors import ConfigError
 
         raise ConfigError(f"--task must be text, vision or search, got {task!r}")
+    if scan_task is not None and task != "vision":
+        from medzero.errors import ConfigError
+
+        raise ConfigError("--scan-task is for --task vision")
     if task == "search":
         from medzero.demo.search import SearchDemoConfig, run_search_demo
         from medzero.outdir import output_lock
@@ -76,7 +89,9 @@ def demo(
         from medzero.demo.vision import VisionDemoConfig, run_vision_demo
         from medzero.outdir import output_lock
 
-        vcfg = VisionDemoConfig(out=out, seed=seed, quick=quick, steps=steps, overwrite=overwrite)
+        vcfg = VisionDemoConfig(
+            out=out, seed=seed, quick=quick, steps=steps, overwrite=overwrite, scan_task=scan_task or "colour"
+        )
         with output_lock(out, "demo"):
             result = run_vision_demo(vcfg)
         typer.echo(json.dumps({"heldout": result["heldout"], "paths": result["paths"]}))
