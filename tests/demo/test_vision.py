@@ -43,6 +43,10 @@ def test_quick_vision_demo_writes_the_contract(tmp_path, capsys):
     assert (out / "run" / "final" / "processor_config.json").is_file()
     items = [json.loads(x) for x in (out / "eval" / "after" / "items.jsonl").read_text().splitlines()]
     assert len(items) == 8 and not any(it.get("error") for it in items)
+    gain = demo["gain"]
+    assert gain["n"] == 8 and gain["low"] <= gain["estimate"] <= gain["high"]
+    assert abs(gain["estimate"] - (held["after"] - held["before"])) < 1e-9
+    assert "paired" in (out / "compare.md").read_text()
 
 
 def test_format_warmup_trains_the_text_tower_only(tiny_vlm_dir, tmp_path):
