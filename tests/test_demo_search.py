@@ -11,7 +11,16 @@ import pytest
 from typer.testing import CliRunner
 
 from medzero.cli import build_app
-from medzero.demo.search import CLASSES, LETTERS, SearchDemoConfig, drug_names, formulary
+from medzero.demo.search import (
+    CLASSES,
+    LETTERS,
+    QUESTION,
+    SearchDemoConfig,
+    accuracy_stop,
+    drug_names,
+    formulary,
+    fresh_names,
+)
 
 
 def test_formulary_hides_each_class_in_its_entry(tmp_path):
@@ -47,6 +56,87 @@ def test_names_carry_no_rule():
     ends = Counter(n[-2:] for n in names)
     best = sum(max(by_end[(e, c)] for c in range(4)) for e in ends) / len(names)
     assert best < 0.40  # predicting the class from the name's ending: near the 0.25 chance
+
+
+def test_fresh_names_never_name_a_formulary_drug():
+    taken = set(drug_names(300, random.Random(0)))
+    fresh = fresh_names(500, random.Random(1), taken)
+    assert len(set(fresh)) == 500 and not taken & set(fresh)
+
+
+def _examples(tiny_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    from medzero.demo.search_warmup import WarmupExamples
+    from medzero.tools.search import SearchTool, SearchToolConfig
+
+    data = formulary(SearchDemoConfig(n_train=8, n_heldout=4), 0, tmp_path)
+    tool = SearchTool(SearchToolConfig(index=str(data["index"]), k=1))
+    return WarmupExamples(AutoTokenizer.from_pretrained(tiny_model_dir), tool.function()), data
+
+
+def test_warmup_example_copies_the_name_and_never_the_answer(tiny_model_dir, tmp_path):
+    ex, _ = _examples(tiny_model_dir, tmp_path)
+    tok, rng = ex.tok, random.Random(0)
+    letters, classes = Counter(), Counter()
+    for _ in range(60):
+        ids, labels = ex.example("bazodu", rng)
+        assert QUESTION.format(drug="bazodu") in tok.decode(ids)
+        trained = tok.decode([t for t, lab in zip(ids, labels, strict=True) if lab != -100])
+        if "<tool_call>" in trained:  # the tool listed: the query is the asked name
+            assert '"query": "bazodu"' in trained and "<|tool|>" not in trained  # the result is masked
+            classes.update(c for c in CLASSES if f"says {c}<" in trained)
+        else:
+            assert "the drug is bazodu" in trained
+        letters.update(trained.rsplit("<answer>", 1)[1][:1])
+    assert set(letters) == set(LETTERS) and set(classes) == set(CLASSES)  # drawn, not a rule
+
+
+def test_copy_share_scores_the_whole_call(tiny_model_dir, tmp_path):
+    import torch
+
+    ex, _ = _examples(tiny_model_dir, tmp_path)
+
+    class Copier:  # predicts every next token: writes any call exactly
+        training, device = False, "cpu"
+
+        def eval(self):
+            return self
+
+        def train(self, mode=True):
+            return self
+
+        def __call__(self, input_ids, attention_mask):
+            logits = torch.nn.functional.one_hot(torch.roll(input_ids, -1, dims=1), len(ex.tok)).float()
+            return type("Out", (), {"logits": logits})()
+
+    assert ex.copy_share(Copier(), ["bazodu", "kimefa"]) == 1.0
+
+
+def test_warmup_stops_once_the_copy_is_learned(tiny_model_dir, tmp_path, monkeypatch):
+    from medzero.demo import search_warmup as search
+    from medzero.train.warmup import WARMUP_LOG
+
+    data = formulary(SearchDemoConfig(n_train=8, n_heldout=4), 0, tmp_path / "data")
+    monkeypatch.setattr(search.WarmupExamples, "copy_share", lambda self, model, drugs: 0.95)
+    out = search.warm_up(tiny_model_dir, data, tmp_path / "w", 3, 0, max_steps=9, check_every=2)
+    assert json.loads((out / WARMUP_LOG).read_text())["steps"] == 3  # goal met at the first check
+    monkeypatch.setattr(search.WarmupExamples, "copy_share", lambda self, model, drugs: 0.5)
+    out = search.warm_up(tiny_model_dir, data, tmp_path / "w", 3, 0, max_steps=7, check_every=2)
+    log = json.loads((out / WARMUP_LOG).read_text())
+    assert log["steps"] == 7 and [c["step"] for c in log["checks"]] == [3, 5, 7]
+
+
+def test_accuracy_stop_waits_for_a_whole_window():
+    stop = accuracy_stop(0.9, 3)
+    state = type("State", (), {"global_step": 0})()
+    flags = []
+    for step, acc in enumerate([1.0, 1.0, 0.5, 1.0, 1.0, 1.0], start=1):
+        control = type("Control", (), {"should_training_stop": False})()
+        state.global_step = step
+        stop.on_log(None, state, control, logs={"rewards/accuracy/mean": acc})
+        flags.append(control.should_training_stop)
+    assert flags == [False, False, False, False, False, True] and stop.stopped_at == 6
 
 
 @pytest.mark.slow

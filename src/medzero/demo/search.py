@@ -1,29 +1,33 @@
 """``medzero demo --task search``: a tiny model is to learn, by GRPO with the search tool, to look
-up what it cannot know (measured so far: it does not yet; docs/tools.md has the numbers).
+up what it cannot know (docs/tools.md has what was measured).
 
-The task is a synthetic *formulary*: invented drug names (random syllables; the name carries no
-rule) each given one of four classes at random, and a corpus with one entry per drug,
-``{Name} is a {class}.``, the only place its class is written. Questions ask for a drug's class,
-options in a fixed order A-D. Training and held-out questions use disjoint drugs, so without the
-tool a held-out drug's class cannot be known: accuracy stays at chance. With the tool the model
-can search the drug's name and read the class from the entry.
+The task is a synthetic *formulary*: invented drug names (a fixed code prefix and three random
+syllables, ``rx-lizibu``: the name carries no rule) each given one of four classes at random, and
+a corpus with one entry per drug, ``{Name} is a {class}.``, the only place its class is written.
+Questions ask for a drug's class, options in a fixed order A-D. Training and held-out questions
+use disjoint drugs, so without the tool a held-out drug's class cannot be known: accuracy stays at
+chance. With the tool the model can search the drug's name and read the class from the entry.
 
 Per seed:
 
 1. the formulary, its index (``medzero corpus``), training and held-out questions;
-2. the tiny model, its tokenizer trained on the questions, the entries and the call syntax;
-3. a supervised format warm-up: with the tool listed, the target calls ``search`` with the
-   question's drug name (a word of the question), then after the tool turn restates the entry's
-   class and gives a **random** answer letter; without the tool it restates the drug name and
-   gives a random letter. It teaches the call syntax and the layout, never the answers: accuracy
-   after it is at chance with and without the tool;
+2. the tiny model, its tokenizer trained on the questions, the entries, the call syntax and
+   2000 fresh invented names (so a name's pieces are syllables, the same in the question and in
+   the query);
+3. a supervised format warm-up on fresh invented names, never a formulary drug
+   (:mod:`medzero.demo.search_warmup`): it teaches copying the asked name into the ``search``
+   call, restating the class the tool returned, and the answer layout with a **random** letter.
+   It never teaches an answer; it runs until 90% of fresh names are copied exactly (or a cap);
 4. GRPO through ``medzero train`` with ``tools: {search: ...}`` (TRL's tool loop; tool results
-   masked from the loss), rewards accuracy + format;
+   masked from the loss), rewards accuracy + format, stopped early once the training accuracy
+   of 5 steps reaches 0.9;
 5. ``medzero eval --tools search`` on the held-out questions after the warm-up and after GRPO:
-   accuracy with the tool vs without it on the same questions, paired bootstrap CI.
+   accuracy with the tool vs without it on the same questions, paired bootstrap CI, and the share
+   of questions whose search returned the asked drug's entry.
 
 ``OUT/demo.json``: ``heldout`` = the mean over seeds of the strict held-out accuracy after GRPO
-without and with the tool (``{"without_tool": x, "with_tool": y}``), and every seed's numbers.
+without and with the tool (``{"without_tool": x, "with_tool": y}``), and every seed's numbers
+(the warm-up's copy checks, GRPO's steps and retrieval share, both evaluations).
 """
 
 from __future__ import annotations
@@ -40,12 +44,19 @@ from medzero.console import console
 
 CLASSES = ("beta blocker", "statin", "ACE inhibitor", "proton pump inhibitor")
 LETTERS = "ABCD"
+QUESTION = 'Which drug class does "{drug}" belong to?'
 # No system prompt, no instruction line: the tool list is the prompt's preamble, and a short
 # prompt keeps the CPU run short. Training, warm-up and evaluation all use it.
 PROMPT = {"system_prompt": "", "instruction": ""}
-_ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "tr", "pl", "cr")
-_VOWELS = ("a", "e", "i", "o", "u", "ae", "io")
-_CODAS = ("", "", "n", "r", "x", "l", "s")
+# A name is a fixed code prefix, a hyphen and three random consonant-vowel syllables
+# ("rx-lizibu"). The prefix is the same for every drug (it carries no class); it makes copying the
+# name into the query an induction: after "rx-" the model writes what followed "rx-" in the
+# question, and "-" appears nowhere else in the prompt. Without it, the first piece of the name
+# had to be found by position among the tool list's many quoted words, and 500-700 warm-up steps
+# copied 0-20% of names.
+PREFIX = "rx-"
+_ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z")
+_VOWELS = ("a", "e", "i", "o", "u")
 
 
 @dataclass
@@ -56,18 +67,29 @@ class SearchDemoConfig:
     seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "One full run per seed."})
     n_train: int = field(default=240, metadata={"help": "Training drugs (one question each)."})
     n_heldout: int = field(default=100, metadata={"help": "Held-out drugs (never trained on)."})
-    warmup_steps: int = field(default=400, metadata={"help": "Supervised format warm-up steps."})
-    steps: int = field(default=80, metadata={"help": "GRPO steps (4 questions x 8 completions each)."})
-    learning_rate: float = field(default=3e-4, metadata={"help": "GRPO learning rate (constant)."})
+    warmup_steps: int = field(default=100, metadata={"help": "Format warm-up: at least this many steps."})
+    warmup_max_steps: int = field(
+        default=2000, metadata={"help": "Format warm-up: at most this many steps (0: exactly warmup_steps)."}
+    )
+    copy_goal: float = field(
+        default=0.9,
+        metadata={"help": "The warm-up stops once this share of 64 fresh names is copied into the query."},
+    )
+    steps: int = field(
+        default=100, metadata={"help": "GRPO steps at most (4 questions x 8 completions each)."}
+    )
+    stop_at: float = field(
+        default=0.9, metadata={"help": "GRPO stops once its training accuracy, over 5 steps, reaches this."}
+    )
+    learning_rate: float = field(default=7e-4, metadata={"help": "GRPO learning rate (constant)."})
     cache_dir: Path | None = field(default=None, metadata={"help": "Tiny-model cache."})
 
     @classmethod
     def make(cls, out: Path, seed: int, steps: int | None, quick: bool, cache_dir: Path | None):
         """The CLI's settings: 3 seeds from ``seed``; ``quick``: one seed, small sizes (CI)."""
         if quick:
-            return cls(
-                out, (seed,), n_train=64, n_heldout=32, warmup_steps=30, steps=steps or 4, cache_dir=cache_dir
-            )
+            return cls(out, (seed,), n_train=64, n_heldout=32, warmup_steps=30, warmup_max_steps=0,
+                       steps=steps or 4, cache_dir=cache_dir)  # fmt: skip
         return cls(out, (seed, seed + 1, seed + 2), steps=steps or cls.steps, cache_dir=cache_dir)
 
 
@@ -75,8 +97,8 @@ def drug_names(n: int, rng: random.Random) -> list[str]:
     """``n`` distinct invented names of 3 random syllables."""
     names: set[str] = set()
     while len(names) < n:
-        syl = [rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS) for _ in range(3)]
-        names.add("".join(syl))
+        syl = [rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(3)]
+        names.add(PREFIX + "".join(syl))
     return sorted(names, key=lambda _: rng.random())
 
 
@@ -104,7 +126,7 @@ def formulary(cfg: SearchDemoConfig, seed: int, out: Path) -> dict[str, Any]:
         rows = [
             {
                 "id": f"{split}-{d}",
-                "question": f"Which drug class does {d} belong to?",
+                "question": QUESTION.format(drug=d),
                 "options": dict(zip(LETTERS, CLASSES, strict=True)),
                 "answer": LETTERS[classes[d]],
                 "source": "formulary",
@@ -136,81 +158,53 @@ def tokenizer_corpus(data: dict[str, Any]) -> list[str]:
     texts = corpus_from_questions(mcqs, PromptConfig(**PROMPT))
     texts += [json.loads(line)["text"] for line in data["docs"].read_text().splitlines()]
     texts += [f"<tool_call>{_call_text(drug_of(q))}</tool_call>" for q in mcqs]
+    # the warm-up's fresh names, in the question and in the call: the pieces come from the name
+    # syllables in general, not from the formulary's own names
+    fresh = fresh_names(2000, random.Random(-1), set(data["classes"]))
+    texts += [f"{QUESTION.format(drug=d)} <tool_call>{_call_text(d)}</tool_call>" for d in fresh]
     # the tool list as the template renders it (same schema as the demo's tool), so BPE merges it
     texts += [json.dumps(SearchTool(SearchToolConfig(index=str(data["index"]))).schema())] * 50
     return texts
 
 
-def warm_up(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int) -> Path:
-    """The format warm-up of the module docstring; saves model + tokenizer to ``out``."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from medzero.data.loaders import load_mcqs
-    from medzero.data.prompts import PromptConfig, build_messages
-    from medzero.tools.search import SearchTool, SearchToolConfig
-    from medzero.train.warmup import right_pad
-
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    model.train()
-    tool = SearchTool(SearchToolConfig(index=str(data["index"]), k=1))
-    fn = tool.function()
-    mcqs = list(load_mcqs(data["train"]).records)
-    enc = lambda text: tok(text, add_special_tokens=False)["input_ids"]  # noqa: E731
-
-    def example(q: Any) -> tuple[list[int], list[int]]:
-        drug = drug_of(q)
-        prompt = build_messages(q, PromptConfig(**PROMPT))
-        letter = rng.choice(LETTERS)  # random: the warm-up never teaches an answer
-        if rng.random() < 0.25:  # without the tool
-            ids = enc(tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True))
-            target = [*enc(f"<think>the drug is {drug}</think><answer>{letter}</answer>"), tok.eos_token_id]
-            return ids + target, [-100] * len(ids) + target
-        call = {"type": "function", "function": {"name": "search", "arguments": {"query": drug}}}
-        turn = {"role": "assistant", "content": "", "tool_calls": [call]}
-        result = fn(drug)
-        p_text = tok.apply_chat_template(prompt, tools=[fn], tokenize=False, add_generation_prompt=True)
-        c_text = tok.apply_chat_template([*prompt, turn], tools=[fn], tokenize=False).rstrip("\n")
-        t_text = tok.apply_chat_template(
-            [*prompt, turn, {"role": "tool", "name": "search", "content": result}],
-            tools=[fn],
-            tokenize=False,
-            add_generation_prompt=True,
-        )
-        entry_class = result.split(" is a ", 1)[-1].rstrip(".")
-        p_ids, c_ids, t_ids = enc(p_text), enc(c_text[len(p_text) :]), enc(t_text[len(c_text) :])
-        a_ids = [
-            *enc(f"<think>the entry says {entry_class}</think><answer>{letter}</answer>"),
-            tok.eos_token_id,
-        ]
-        ids = p_ids + c_ids + t_ids + a_ids
-        labels = [-100] * len(p_ids) + c_ids + [-100] * len(t_ids) + a_ids
-        return ids, labels
-
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
-    for _ in range(steps):
-        batch = [example(rng.choice(mcqs)) for _ in range(16)]
-        padded = right_pad([ids for ids, _ in batch], tok.pad_token_id, [lab for _, lab in batch])
-        loss = model(**padded).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.eval()
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)  # a killed warm-up leaves no half-saved model behind
-    return out
+def fresh_names(n: int, rng: random.Random, exclude: set[str]) -> list[str]:
+    """``n`` invented names drawn as the formulary's are, none of them in ``exclude``: the warm-up
+    practises the call on these, never on a formulary drug."""
+    names: list[str] = []
+    while len(names) < n:
+        names += [d for d in drug_names(n - len(names), rng) if d not in exclude and d not in names]
+    return names
 
 
-def grpo(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int, lr: float = 3e-4) -> Path:
-    """GRPO with the search tool through ``medzero train``; returns the final model folder."""
+def accuracy_stop(goal: float, window: int) -> Any:
+    """A ``TrainerCallback`` that stops GRPO once the training accuracy reward, averaged over the
+    last ``window`` logged steps, reaches ``goal`` (the demo's early stop: held-out accuracy is
+    measured after training, on drugs never trained on)."""
+    from transformers import TrainerCallback
+
+    class AccuracyStop(TrainerCallback):
+        def __init__(self) -> None:
+            self.seen: list[float] = []
+            self.stopped_at: int | None = None
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or "rewards/accuracy/mean" not in logs:
+                return
+            self.seen.append(float(logs["rewards/accuracy/mean"]))
+            if len(self.seen) >= window and sum(self.seen[-window:]) / window >= goal:
+                self.stopped_at = state.global_step
+                control.should_training_stop = True
+
+    return AccuracyStop()
+
+
+def grpo(
+    model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int, lr: float = 7e-4,
+    stop_at: float = 0.9,
+) -> Path:  # fmt: skip
+    """GRPO with the search tool through ``medzero train`` (at most ``steps`` steps; it stops
+    early once the mean training accuracy of the last 5 steps reaches ``stop_at``); returns the
+    final model folder."""
     from medzero.train.recipe import recipe_from_dict
     from medzero.train.runner import train
 
@@ -225,12 +219,12 @@ def grpo(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int
                 "max_steps": steps,
                 "learning_rate": lr,
                 "lr_scheduler_type": "constant",
-                "beta": 0.0,
+                "beta": 0.04,  # the KL to the warm-up keeps the copied query
                 "loss_type": "dapo",
                 "per_device_train_batch_size": 32,
                 "num_generations": 8,
-                "max_completion_length": 96,
-                "temperature": 0.8,
+                "max_completion_length": 64,
+                "temperature": 0.5,
                 "max_grad_norm": 1.0,
                 "gradient_checkpointing": False,
                 "save_strategy": "no",
@@ -239,8 +233,32 @@ def grpo(model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int
         },
         source=str(out / "recipe.yaml"),
     )
-    train(recipe, out, progress=False)
+    stop = accuracy_stop(stop_at, 5)
+    train(recipe, out, progress=False, callbacks=[stop])
     return out / "final"
+
+
+def retrieved(row: dict[str, Any], id_key: str) -> bool:
+    """Whether a completion (``completions.jsonl``: ``id_key="prompt_id"``) or an evaluated item
+    (``items.jsonl``: ``"id"``) searched and got the asked drug's entry first."""
+    drug = str(row[id_key]).split("-", 1)[1]
+    return any(c.get("ids", [])[:1] == [drug] for c in row.get("tool_calls") or [])
+
+
+def grpo_summary(run: Path, window: int = 10) -> dict[str, Any]:
+    """From a GRPO run's ``completions.jsonl``: the steps run, and over its first and its last
+    ``window`` steps the share of completions that retrieved the asked drug's entry and their
+    mean accuracy reward."""
+    rows = [json.loads(line) for line in (run / "completions.jsonl").read_text(encoding="utf-8").splitlines()]
+    steps = sorted({r["step"] for r in rows})
+
+    def over(chosen: set[int]) -> dict[str, float]:
+        part = [r for r in rows if r["step"] in chosen]
+        acc = [r["rewards"].get("accuracy") or 0.0 for r in part]
+        return {"retrieved": round(sum(retrieved(r, "prompt_id") for r in part) / len(part), 4),
+                "accuracy": round(sum(acc) / len(acc), 4)}  # fmt: skip
+
+    return {"steps": len(steps), "first": over(set(steps[:window])), "last": over(set(steps[-window:]))}
 
 
 def heldout_scores(model_dir: Path, data: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -255,7 +273,7 @@ def heldout_scores(model_dir: Path, data: dict[str, Any], out: Path) -> dict[str
             model=str(model_dir),
             out=str(out),
             benchmarks=[bench],
-            max_new_tokens=96,
+            max_new_tokens=96,  # the model's own tokens over both turns (the tool's do not count)
             prompt=PromptConfig(**PROMPT),
             batch_size=32,
             device="cpu",
@@ -266,20 +284,24 @@ def heldout_scores(model_dir: Path, data: dict[str, Any], out: Path) -> dict[str
         )
     )
     t = summary.tools[bench]
+    items = [json.loads(line) for line in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()]
     pair = t["with_vs_without"]["strict"]
     return {
         "with_tool": pair["with_tool"],
         "without_tool": pair["without_tool"],
         "difference": pair["difference"],
         "searches_per_question": t["searches_per_question"],
+        "retrieved": round(sum(map(retrieved, items, ["id"] * len(items))) / max(len(items), 1), 4),
         "n": pair["n_shared"],
     }
 
 
 def run_search_demo(cfg: SearchDemoConfig) -> dict[str, Any]:
     """Every seed end to end; writes and returns ``OUT/demo.json``'s content."""
+    from medzero.demo.search_warmup import warm_up
     from medzero.jsonl import write_json_atomic
     from medzero.models.tiny import ensure_tiny_model
+    from medzero.train.warmup import WARMUP_LOG
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -295,18 +317,24 @@ def run_search_demo(cfg: SearchDemoConfig) -> dict[str, Any]:
         warmed = run / "warmup"
         if not (warmed / "tokenizer.json").is_file():  # an earlier, interrupted demo may have it
             model = ensure_tiny_model(cfg.cache_dir, seed=seed, corpus=tokenizer_corpus(data))
-            console.print(f"seed {seed}: warm-up ({cfg.warmup_steps} steps)")
-            warm_up(model, data, warmed, cfg.warmup_steps, seed)
+            console.print(f"seed {seed}: warm-up ({cfg.warmup_steps}-{cfg.warmup_max_steps} steps)")
+            warm_up(model, data, warmed, cfg.warmup_steps, seed, cfg.warmup_max_steps, cfg.copy_goal)
         final = run / "train" / "final"
         if not (final / "tokenizer.json").is_file():
             shutil.rmtree(run / "train", ignore_errors=True)  # no checkpoints are kept: start again
-            console.print(f"seed {seed}: GRPO ({cfg.steps} steps)")
-            grpo(warmed, data, run / "train", cfg.steps, seed, cfg.learning_rate)
+            console.print(f"seed {seed}: GRPO (at most {cfg.steps} steps)")
+            grpo(warmed, data, run / "train", cfg.steps, seed, cfg.learning_rate, cfg.stop_at)
         after = heldout_scores(final, data, run / "eval-grpo")
         console.print(f"seed {seed}: after GRPO {after}")
         before = heldout_scores(warmed, data, run / "eval-warmup")
         console.print(f"seed {seed}: after the warm-up {before}")
-        seeds[str(seed)] = {"warmup": before, "grpo": after, "seconds": round(time.perf_counter() - t0, 1)}
+        seeds[str(seed)] = {
+            "warmup": before,
+            "grpo": after,
+            "warmup_copy": json.loads((warmed / WARMUP_LOG).read_text(encoding="utf-8")),
+            "grpo_run": grpo_summary(run / "train"),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
         write_json_atomic(done, seeds[str(seed)])
     result = {
         "task": "search",

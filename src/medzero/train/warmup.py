@@ -242,7 +242,7 @@ def run_format_warmup(
         optimizer.zero_grad(set_to_none=True)
         if on_step is not None:
             on_step(step, float(loss.detach()))
-        if cfg.max_steps > cfg.steps and step >= cfg.steps and (step - cfg.steps) % cfg.check_every == 0:
+        if check_due(step, cfg.steps, cfg.max_steps, cfg.check_every):
             rate = restated_share(
                 model, tokenizer, [prompts[i] for i in check_idx], [thinks[i] for i in check_idx]
             )
@@ -260,16 +260,30 @@ def run_format_warmup(
     return out
 
 
+def check_due(step: int, steps: int, max_steps: int, every: int) -> bool:
+    """Whether a warm-up that runs at least ``steps`` and at most ``max_steps`` steps checks its
+    goal after ``step``: from ``steps`` on, every ``every`` steps (never when ``max_steps`` is not
+    above ``steps``: a fixed-length warm-up)."""
+    return max_steps > steps and step >= steps and (step - steps) % every == 0
+
+
 def restated_share(model: Any, tokenizer: Any, prompts: Sequence[list[int]], thinks: Sequence[str]) -> float:
     """Share of examples whose whole ``<think>{think}</think>`` the model predicts token by token
     (teacher-forced greedy: every next-token argmax right) after its prompt."""
-    import torch
-
     spans = [tokenizer(warmup_target(t, "")[: -len("<answer></answer>")], add_special_tokens=False)["input_ids"]
              for t in thinks]  # fmt: skip
-    seqs = [list(p) + list(c) for p, c in zip(prompts, spans, strict=True)]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    batch = right_pad(seqs, pad)
+    return predicted_share(model, prompts, spans, pad)
+
+
+def predicted_share(
+    model: Any, prompts: Sequence[list[int]], spans: Sequence[list[int]], pad: int = 0
+) -> float:
+    """Share of examples whose whole ``span`` the model predicts after its prompt, teacher-forced:
+    every next-token argmax right, i.e. greedy decoding would write the span exactly."""
+    import torch
+
+    batch = right_pad([list(p) + list(c) for p, c in zip(prompts, spans, strict=True)], pad)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -279,7 +293,7 @@ def restated_share(model: Any, tokenizer: Any, prompts: Sequence[list[int]], thi
     for row, (p, c) in enumerate(zip(prompts, spans, strict=True)):
         start = len(p)
         hits += bool(torch.equal(pred[row, start - 1 : start - 1 + len(c)], torch.tensor(c)))
-    return hits / len(seqs)
+    return hits / len(prompts)
 
 
 def right_pad(
