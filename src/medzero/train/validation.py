@@ -87,8 +87,9 @@ class ValidationSection:
     patience: int | None = field(
         default=None,
         metadata={
-            "help": "Early stop: end training after this many validations in a row without a new best; "
-            "None: never."
+            "help": "Early stop: end training after this many validations in a row without a new best, "
+            "counted once a validation has beaten the first one (a run still at its starting level "
+            "goes on); None: never."
         },
     )
 

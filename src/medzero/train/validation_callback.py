@@ -88,6 +88,14 @@ class ValidationCallback(TrainerCallback):
                     console.print(f"early stop at step {state.global_step}: {reason}", highlight=False)
         return control
 
+    def has_risen(self) -> bool:
+        """Whether a validation has beaten the run's first one (the best is from a later step).
+        Patience counts only from then on: a run still at its starting level has not plateaued,
+        it has not started (a 10-option task sat at chance for 175 steps, then learned)."""
+        first = 0 if self.section.at_start else self.section.every
+        step = None if self.best.info is None else self.best.info.get("step")
+        return step is not None and step > first
+
     def stop_reason(self, row: dict[str, Any]) -> str | None:
         """Why training should end after this validation (same on every process: the records are
         gathered), or None."""
@@ -124,7 +132,7 @@ class ValidationCallback(TrainerCallback):
             row["eval/failed"] = len(failed)
         score = row[BEST_METRIC]
         better = self.best.improves(score)
-        self.stalled = 0 if better else self.stalled + 1
+        self.stalled = 0 if better or not self.has_risen() else self.stalled + 1
         main = state.is_world_process_zero
         if main:
             self.write_metrics(row)
