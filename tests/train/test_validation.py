@@ -342,6 +342,8 @@ def test_image_validation_questions_are_refused_at_check(tmp_path):
         ({1: 1, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4}, {"stop_at": 1.0}, (2, "reached validation.stop_at 1.0")),
         ({1: 2, 2: 3, 3: 1, 4: 3, 5: 4, 6: 4}, {"patience": 2}, (4, "no new best in 2 validations")),
         ({1: 2, 2: 3, 3: 1, 4: 3, 5: 4, 6: 4}, {}, None),  # neither: all 6 steps
+        # patience counts only once a validation beats the first: steps 2-3 at the start level go on
+        ({1: 2, 2: 2, 3: 2, 4: 3, 5: 3, 6: 3}, {"patience": 1}, (5, "no new best in 1 validations")),
     ],
 )
 def test_early_stop_on_validation(tiny_model_dir, tmp_path, monkeypatch, script, validation, stop):
