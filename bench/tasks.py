@@ -101,15 +101,15 @@ def score(model: Path, heldout: Path, recipe: Any, out: Path) -> dict[str, Any]:
     return next(iter(scores_of(summary).values()))
 
 
-def reused_warmup(warmups: Path | None, name: str) -> list[str]:
-    """``warmup.from=...`` when ``warmups`` (an earlier battery's OUT) holds this run's warm-up.
+def reused_warmup(warmups: Path | None, name: str) -> Path | None:
+    """This run's warm-up in ``warmups`` (an earlier battery's OUT), if it holds one.
 
     The warm-up is deterministic per seed and machine, so a GRPO-only change can be measured
     without training it again; the run's pre-flight refuses a warm-up with another tokenizer."""
     if warmups is None:
-        return []
+        return None
     warm = warmups / "runs" / name / "warmup"
-    return [f"warmup.from={warm}"] if (warm / "config.json").is_file() else []
+    return warm if (warm / "config.json").is_file() else None
 
 
 def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -120,7 +120,8 @@ def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int
     name = f"{task}-s{seed}"
     train, held, val = write_task_data(task, seed, args.n_train, args.n_heldout, args.out / "data" / name)
     reuse = reused_warmup(args.warmups, name)
-    sets = [f"validation.benchmark=file:{val}", f"validation.every={args.validate_every}", *reuse, *args.set]
+    from_ = [] if reuse is None else [f"warmup.from={reuse}"]
+    sets = [f"validation.benchmark=file:{val}", f"validation.every={args.validate_every}", *from_, *args.set]
     run = args.out / "runs" / name
     run.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -131,8 +132,8 @@ def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int
     rows = []
     for ckpt in ("warmup", "best", "final"):
         model = run / ckpt
-        if ckpt == "warmup" and reuse and not model.is_dir():
-            model = Path(reuse[0].split("=", 1)[1])  # the reused warm-up is this run's starting point
+        if ckpt == "warmup" and reuse is not None and not model.is_dir():
+            model = reuse  # the reused warm-up is this run's starting point
         if not (model / "config.json").is_file():
             continue
         sc = score(model, held, recipe, args.out / "eval" / name / ckpt)
@@ -149,7 +150,7 @@ def one(task: str, seed: int, args: argparse.Namespace, done: set[tuple[str, int
                 "status": info.get("status"),
                 "steps": info.get("global_step"),
                 "train_seconds": wall,
-                "warmup_reused": bool(reuse),
+                "warmup_reused": reuse is not None,
             }
         )
     if not rows:

@@ -36,6 +36,6 @@ def test_warmups_of_an_earlier_battery_are_reused_only_where_they_exist(tmp_path
     warm = tmp_path / "runs" / "lab-threshold-s1" / "warmup"
     warm.mkdir(parents=True)
     (warm / "config.json").write_text("{}")
-    assert bt.reused_warmup(tmp_path, "lab-threshold-s1") == [f"warmup.from={warm}"]
-    assert bt.reused_warmup(tmp_path, "lab-threshold-s2") == []
-    assert bt.reused_warmup(None, "lab-threshold-s1") == []
+    assert bt.reused_warmup(tmp_path, "lab-threshold-s1") == warm
+    assert bt.reused_warmup(tmp_path, "lab-threshold-s2") is None
+    assert bt.reused_warmup(None, "lab-threshold-s1") is None
