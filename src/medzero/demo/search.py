@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from medzero.console import console
+from medzero.jsonl import iter_jsonl
 
 CLASSES = ("beta blocker", "statin", "ACE inhibitor", "proton pump inhibitor")
 LETTERS = "ABCD"
@@ -138,9 +139,9 @@ def formulary(cfg: SearchDemoConfig, seed: int, out: Path) -> dict[str, Any]:
     return {"docs": docs, "index": out / "index", "classes": classes, **files}
 
 
-def drug_of(mcq: Any) -> str:
-    """The drug a formulary question asks about (its id is ``{split}-{drug}``)."""
-    return str(mcq.id).split("-", 1)[1]
+def drug_of(qid: Any) -> str:
+    """The drug a formulary question asks about, from its id ``{split}-{drug}``."""
+    return str(qid).split("-", 1)[1]
 
 
 def _call_text(drug: str) -> str:
@@ -156,8 +157,8 @@ def tokenizer_corpus(data: dict[str, Any]) -> list[str]:
 
     mcqs = list(load_mcqs(data["train"]).records)
     texts = corpus_from_questions(mcqs, PromptConfig(**PROMPT))
-    texts += [json.loads(line)["text"] for line in data["docs"].read_text().splitlines()]
-    texts += [f"<tool_call>{_call_text(drug_of(q))}</tool_call>" for q in mcqs]
+    texts += [row["text"] for _, row in iter_jsonl(data["docs"])]
+    texts += [f"<tool_call>{_call_text(drug_of(q.id))}</tool_call>" for q in mcqs]
     # the warm-up's fresh names, in the question and in the call: the pieces come from the name
     # syllables in general, not from the formulary's own names
     fresh = fresh_names(2000, random.Random(-1), set(data["classes"]))
@@ -241,7 +242,7 @@ def grpo(
 def retrieved(row: dict[str, Any], id_key: str) -> bool:
     """Whether a completion (``completions.jsonl``: ``id_key="prompt_id"``) or an evaluated item
     (``items.jsonl``: ``"id"``) searched and got the asked drug's entry first."""
-    drug = str(row[id_key]).split("-", 1)[1]
+    drug = drug_of(row[id_key])
     return any(c.get("ids", [])[:1] == [drug] for c in row.get("tool_calls") or [])
 
 
@@ -249,7 +250,7 @@ def grpo_summary(run: Path, window: int = 10) -> dict[str, Any]:
     """From a GRPO run's ``completions.jsonl``: the steps run, and over its first and its last
     ``window`` steps the share of completions that retrieved the asked drug's entry and their
     mean accuracy reward."""
-    rows = [json.loads(line) for line in (run / "completions.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [row for _, row in iter_jsonl(run / "completions.jsonl")]
     steps = sorted({r["step"] for r in rows})
 
     def over(chosen: set[int]) -> dict[str, float]:
@@ -284,7 +285,7 @@ def heldout_scores(model_dir: Path, data: dict[str, Any], out: Path) -> dict[str
         )
     )
     t = summary.tools[bench]
-    items = [json.loads(line) for line in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()]
+    items = [row for _, row in iter_jsonl(out / "items.jsonl")]
     pair = t["with_vs_without"]["strict"]
     return {
         "with_tool": pair["with_tool"],

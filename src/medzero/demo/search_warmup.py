@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from medzero.console import console
-from medzero.demo.search import CLASSES, LETTERS, PROMPT, QUESTION, fresh_names
+from medzero.demo.search import CLASSES, LETTERS, PROMPT, QUESTION, drug_of, fresh_names
+from medzero.jsonl import iter_jsonl
 
 
 class WarmupExamples:
@@ -121,7 +122,7 @@ def warm_up(
     examples = WarmupExamples(tok, SearchTool(SearchToolConfig(index=str(data["index"]), k=1)).function())
     formulary_drugs = set(data["classes"])
     probe = fresh_names(64, random.Random(seed + 1), formulary_drugs)
-    heldout = [json.loads(line)["id"].split("-", 1)[1] for line in data["heldout"].read_text().splitlines()]
+    heldout = [drug_of(row["id"]) for _, row in iter_jsonl(data["heldout"])]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
     checks: list[dict[str, float]] = []
     step, last = 0, max(steps, max_steps)
