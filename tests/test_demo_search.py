@@ -92,6 +92,34 @@ def test_warmup_example_copies_the_name_and_never_the_answer(tiny_model_dir, tmp
     assert set(letters) == set(LETTERS) and set(classes) == set(CLASSES)  # drawn, not a rule
 
 
+def test_copy_drill_trains_only_the_repeated_names(tiny_model_dir, tmp_path):
+    ex, _ = _examples(tiny_model_dir, tmp_path)
+    names = ["rx-bazodu", "rx-kimefa", "rx-lotupi"]
+    ids, labels = ex.drill(names)
+    prompt = ex.tok.decode([t for t, lab in zip(ids, labels, strict=True) if lab == -100])
+    trained = ex.tok.decode([t for t, lab in zip(ids, labels, strict=True) if lab != -100])
+    listed = '"rx-bazodu" "rx-kimefa" "rx-lotupi"'
+    assert listed in prompt and trained.strip() == listed + ex.tok.eos_token
+    assert not any(c in prompt + trained for c in CLASSES) and "<tool_call>" not in trained
+
+
+def test_warmup_batches_mix_drills_and_format_examples(tiny_model_dir, tmp_path, monkeypatch):
+    from medzero.demo import search_warmup as search
+
+    data = formulary(SearchDemoConfig(n_train=8, n_heldout=4), 0, tmp_path / "data")
+    seen = Counter()
+    for name in ("example", "drill"):
+        made = getattr(search.WarmupExamples, name)
+
+        def counted(self, *a, _made=made, _name=name):
+            seen[_name] += 1
+            return _made(self, *a)
+
+        monkeypatch.setattr(search.WarmupExamples, name, counted)
+    search.warm_up(tiny_model_dir, data, tmp_path / "w", 2, 0, drill_share=0.25)
+    assert seen == {"example": 24, "drill": 8}  # 2 steps of 12 + 4
+
+
 def test_copy_share_scores_the_whole_call(tiny_model_dir, tmp_path):
     import torch
 

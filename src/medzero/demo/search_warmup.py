@@ -8,6 +8,13 @@ turn that returns ``{Name} is a {random class}.`` (masked from the loss, as TRL 
 ``<think>the entry says {class}</think><answer>{random letter}</answer>``. Without the tool the
 target is ``<think>the drug is {name}</think><answer>{random letter}</answer>``.
 
+Half of every batch are **copy drills**: a user turn ``Repeat: "rx-a" "rx-b" ...`` lists 8 fresh
+names and the target repeats them in order. The call copies one name per example, 3-4 of ~45 target
+tokens: on its own that signal taught no copying in 950 steps (seed 0). In a drill every name
+piece of the target is a copy of what followed the same piece in the prompt, the induction the
+query needs, and the copy starts within a few hundred steps (docs/tools.md has the runs). A drill
+names no drug, class or letter.
+
 It runs at least ``steps`` steps; with ``max_steps``, every ``check_every`` steps it checks how many
 of 64 other fresh names greedy decoding copies exactly into the call (teacher-forced,
 :func:`medzero.train.warmup.predicted_share`) and stops at ``goal``, as the text warm-up does with
@@ -84,6 +91,14 @@ class WarmupExamples:
         labels = [-100] * len(p_ids) + c_ids + [-100] * n_tool + rest[n_tool:]
         return p_ids + c_ids + rest, labels
 
+    def drill(self, names: list[str]) -> tuple[list[int], list[int]]:
+        """A copy drill (ids, labels): the user lists ``names``, the target repeats them in order."""
+        listed = " ".join(f'"{n}"' for n in names)
+        prompt = [{"role": "user", "content": f"Repeat: {listed}"}]
+        ids = self.enc(self.tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True))
+        target = [*self.enc(listed), self.tok.eos_token_id]
+        return ids + target, [-100] * len(ids) + target
+
     def copy_share(self, model: Any, drugs: list[str]) -> float:
         """Share of ``drugs`` whose whole ``search`` call (the query: the drug's name) greedy
         decoding writes exactly after the question's prompt (teacher-forced check)."""
@@ -102,9 +117,12 @@ def warm_up(
     max_steps: int = 0,
     goal: float = 0.9,
     check_every: int = 50,
+    drill_share: float = 0.5,
+    drill_names: int = 8,
 ) -> Path:
     """The format warm-up of the module docstring on fresh invented names (a new draw for every
-    example, none a formulary drug): at least ``steps`` steps; with ``max_steps``, every
+    example, none a formulary drug; ``drill_share`` of each batch of 16 are copy drills of
+    ``drill_names`` names): at least ``steps`` steps; with ``max_steps``, every
     ``check_every`` steps it checks the copy on 64 other fresh names and stops once ``goal`` of
     them are copied exactly. Saves model + tokenizer (and ``medzero_warmup.json``: the checks) to
     ``out``."""
@@ -126,9 +144,12 @@ def warm_up(
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
     checks: list[dict[str, float]] = []
     step, last = 0, max(steps, max_steps)
+    n_drills = round(16 * drill_share)
     while step < last:
         step += 1
-        batch = [examples.example(d, rng) for d in fresh_names(16, rng, formulary_drugs | set(probe))]
+        unseen = formulary_drugs | set(probe)
+        batch = [examples.example(d, rng) for d in fresh_names(16 - n_drills, rng, unseen)]
+        batch += [examples.drill(fresh_names(drill_names, rng, unseen)) for _ in range(n_drills)]
         padded = right_pad([ids for ids, _ in batch], tok.pad_token_id, [lab for _, lab in batch])
         loss = model(**padded).loss
         loss.backward()
