@@ -192,3 +192,27 @@ def test_quick_search_demo_writes_the_contract(tmp_path, tiny_model_dir):
     # a finished seed is reused, not rerun
     again = CliRunner().invoke(build_app(), argv)
     assert again.exit_code == 0 and json.loads((out / "demo.json").read_text())["seeds"] == res["seeds"]
+
+
+def test_grpo_budget_holds_a_whole_tool_using_completion(tiny_model_dir, tmp_path):
+    # TRL counts the tool turn in max_completion_length and cuts the answer after it: with the
+    # old budget (64) every answer that used the tool was truncated and never scored right
+    from transformers import AutoTokenizer
+
+    from medzero.demo.search import grpo_recipe, tokenizer_corpus
+    from medzero.demo.search_warmup import WarmupExamples
+    from medzero.models.tiny import ensure_tiny_model
+    from medzero.tools.search import SearchTool, SearchToolConfig
+
+    data = formulary(SearchDemoConfig(n_train=40, n_heldout=8), 0, tmp_path / "data")
+    built = ensure_tiny_model(tmp_path / "cache", seed=0, corpus=tokenizer_corpus(data))  # the demo's
+    tool = SearchTool(SearchToolConfig(index=str(data["index"]), k=1))
+    ex = WarmupExamples(AutoTokenizer.from_pretrained(built), tool.function())
+    budget = grpo_recipe(tiny_model_dir, data, 10, 0)["grpo"]["max_completion_length"]
+    longest = max(
+        len(call) + len(rest)
+        for drug in fresh_names(20, random.Random(0), set())
+        for cls in CLASSES
+        for _, call, rest, _ in [ex.with_tool(drug, cls, "D")]
+    )
+    assert 64 < longest <= budget

@@ -199,6 +199,37 @@ def accuracy_stop(goal: float, window: int) -> Any:
     return AccuracyStop()
 
 
+def grpo_recipe(
+    model_dir: Path, data: dict[str, Any], steps: int, seed: int, lr: float = 7e-4
+) -> dict[str, Any]:
+    """The demo's GRPO recipe (as ``medzero train`` reads it) with the search tool."""
+    return {
+        "model": {"name_or_path": str(model_dir)},
+        "data": {"path": str(data["train"]), "prompt": dict(PROMPT)},
+        "tools": {"search": {"index": str(data["index"]), "k": 1, "max_calls": 1}},
+        "rewards": {"accuracy": 1.0, "format": 0.2},
+        "guard": {"action": "warn"},
+        "grpo": {
+            "max_steps": steps,
+            "learning_rate": lr,
+            "lr_scheduler_type": "constant",
+            "beta": 0.04,  # the KL to the warm-up keeps the copied query
+            "loss_type": "dapo",
+            "per_device_train_batch_size": 32,
+            "num_generations": 8,
+            # TRL counts the tool turn in this budget and cuts the answer after it to what is
+            # left: a whole tool-using completion (call, tool turn, answer: ~70 tokens with the
+            # demo's tokenizer) must fit, or no completion that searched is ever scored right
+            "max_completion_length": 96,
+            "temperature": 0.5,
+            "max_grad_norm": 1.0,
+            "gradient_checkpointing": False,
+            "save_strategy": "no",
+            "seed": seed,
+        },
+    }
+
+
 def grpo(
     model_dir: Path, data: dict[str, Any], out: Path, steps: int, seed: int, lr: float = 7e-4,
     stop_at: float = 0.9,
@@ -209,31 +240,7 @@ def grpo(
     from medzero.train.recipe import recipe_from_dict
     from medzero.train.runner import train
 
-    recipe = recipe_from_dict(
-        {
-            "model": {"name_or_path": str(model_dir)},
-            "data": {"path": str(data["train"]), "prompt": dict(PROMPT)},
-            "tools": {"search": {"index": str(data["index"]), "k": 1, "max_calls": 1}},
-            "rewards": {"accuracy": 1.0, "format": 0.2},
-            "guard": {"action": "warn"},
-            "grpo": {
-                "max_steps": steps,
-                "learning_rate": lr,
-                "lr_scheduler_type": "constant",
-                "beta": 0.04,  # the KL to the warm-up keeps the copied query
-                "loss_type": "dapo",
-                "per_device_train_batch_size": 32,
-                "num_generations": 8,
-                "max_completion_length": 64,
-                "temperature": 0.5,
-                "max_grad_norm": 1.0,
-                "gradient_checkpointing": False,
-                "save_strategy": "no",
-                "seed": seed,
-            },
-        },
-        source=str(out / "recipe.yaml"),
-    )
+    recipe = recipe_from_dict(grpo_recipe(model_dir, data, steps, seed, lr), source=str(out / "recipe.yaml"))
     stop = accuracy_stop(stop_at, 5)
     train(recipe, out, progress=False, callbacks=[stop])
     return out / "final"
