@@ -77,7 +77,7 @@ class SearchDemoConfig:
         metadata={"help": "The warm-up stops once this share of 64 fresh names is copied into the query."},
     )
     steps: int = field(
-        default=100, metadata={"help": "GRPO steps at most (4 questions x 8 completions each)."}
+        default=200, metadata={"help": "GRPO steps at most (16 questions x 8 completions each)."}
     )
     stop_at: float = field(
         default=0.9, metadata={"help": "GRPO stops once its training accuracy, over 5 steps, reaches this."}
@@ -153,12 +153,12 @@ def tokenizer_corpus(data: dict[str, Any], n: int = 2000) -> list[str]:
     fresh invented names (never a formulary drug), and the tool list.
 
     The formulary's own names are left out on purpose. BPE merges what it sees often, so names
-    that appeared in the corpus (question, entry and call: 3-4 times each) became one or two
-    whole-name pieces. The warm-up practises on fresh names and never sees those pieces, so their
-    embeddings stayed as initialised. Measured (seed 0): the query was still copied, but for some
-    drugs the class was misread from their entry (55-68% of GRPO completions restated the entry's
-    class). Without them a formulary name is cut into the same syllable pieces as the warm-up's
-    names."""
+    that appeared in the corpus (question, entry and call: 3-4 times each) became longer pieces
+    (``pife``, ``zibu``) that the warm-up, which practises on fresh names, rarely or never trains:
+    their embeddings stay as initialised, and the model must read the class next to them in the
+    tool's result. Without them a formulary name is cut into the same syllable pieces as the
+    warm-up's names (seed 0: 11 of 2327 formulary name pieces are missing from 300 warm-up
+    steps' names, against 34 of 2183 before)."""
     from medzero.data.prompts import PromptConfig
     from medzero.data.schema import MCQ
     from medzero.models.tiny import corpus_from_questions
@@ -221,9 +221,11 @@ def grpo_recipe(
             "max_steps": steps,
             "learning_rate": lr,
             "lr_scheduler_type": "constant",
-            "beta": 0.04,  # the KL to the warm-up keeps the copied query
+            # the KL to the warm-up keeps the copied query and, as in recipes/tiny-cpu.yaml, pulls
+            # letters that a group pushed down back towards the warm-up's uniform letters
+            "beta": 0.1,
             "loss_type": "dapo",
-            "per_device_train_batch_size": 32,
+            "per_device_train_batch_size": 128,  # 16 questions x 8 completions
             "num_generations": 8,
             # TRL counts the tool turn in this budget and cuts the answer after it to what is
             # left: a whole tool-using completion (call, tool turn, answer: ~70 tokens with the
