@@ -139,20 +139,24 @@ def test_copy_share_scores_the_whole_call(tiny_model_dir, tmp_path):
             return type("Out", (), {"logits": logits})()
 
     assert ex.copy_share(Copier(), ["bazodu", "kimefa"]) == 1.0
+    assert ex.restate_share(Copier(), ["bazodu", "kimefa"]) == 1.0
 
 
-def test_warmup_stops_once_the_copy_is_learned(tiny_model_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("copied", "restated", "steps"), [(0.95, 0.95, 3), (0.5, 0.95, 7), (0.95, 0.5, 7)])
+def test_warmup_stops_once_copy_and_restatement_are_learned(
+    tiny_model_dir, tmp_path, monkeypatch, copied, restated, steps
+):
     from medzero.demo import search_warmup as search
     from medzero.train.warmup import WARMUP_LOG
 
     data = formulary(SearchDemoConfig(n_train=8, n_heldout=4), 0, tmp_path / "data")
-    monkeypatch.setattr(search.WarmupExamples, "copy_share", lambda self, model, drugs: 0.95)
-    out = search.warm_up(tiny_model_dir, data, tmp_path / "w", 3, 0, max_steps=9, check_every=2)
-    assert json.loads((out / WARMUP_LOG).read_text())["steps"] == 3  # goal met at the first check
-    monkeypatch.setattr(search.WarmupExamples, "copy_share", lambda self, model, drugs: 0.5)
+    monkeypatch.setattr(search.WarmupExamples, "copy_share", lambda self, model, drugs: copied)
+    monkeypatch.setattr(search.WarmupExamples, "restate_share", lambda self, model, drugs: restated)
     out = search.warm_up(tiny_model_dir, data, tmp_path / "w", 3, 0, max_steps=7, check_every=2)
     log = json.loads((out / WARMUP_LOG).read_text())
-    assert log["steps"] == 7 and [c["step"] for c in log["checks"]] == [3, 5, 7]
+    assert log["steps"] == steps  # 3: both goals met at the first check; else it runs to the cap
+    assert [c["step"] for c in log["checks"]] == [3, 5, 7][: (steps - 1) // 2]
+    assert log["checks"][0]["restated"] == restated
 
 
 def test_accuracy_stop_waits_for_a_whole_window():

@@ -15,10 +15,13 @@ piece of the target is a copy of what followed the same piece in the prompt, the
 query needs, and the copy starts within a few hundred steps (docs/tools.md has the runs). A drill
 names no drug, class or letter.
 
-It runs at least ``steps`` steps; with ``max_steps``, every ``check_every`` steps it checks how many
-of 64 other fresh names greedy decoding copies exactly into the call (teacher-forced,
-:func:`medzero.train.warmup.predicted_share`) and stops at ``goal``, as the text warm-up does with
-its restatement (:func:`medzero.train.warmup.check_due`).
+It runs at least ``steps`` steps; with ``max_steps``, every ``check_every`` steps it checks, on 64
+other fresh names, how many greedy decoding copies exactly into the call and for how many it
+restates the class the tool returned (both teacher-forced,
+:func:`medzero.train.warmup.predicted_share`), and stops once both reach ``goal``, as the text
+warm-up does with its restatement (:func:`medzero.train.warmup.check_due`). GRPO needs both: a
+warm-up stopped on the copy alone (seed 0, 2000 steps) restated "beta blocker" and "ACE
+inhibitor" right for only half of the names, and GRPO's accuracy stayed at 0.25 for 40 steps.
 """
 
 from __future__ import annotations
@@ -99,6 +102,20 @@ class WarmupExamples:
         target = [*self.enc(listed), self.tok.eos_token_id]
         return ids + target, [-100] * len(ids) + target
 
+    def restate_share(self, model: Any, drugs: list[str]) -> float:
+        """Share of ``drugs`` (each given a class in turn) whose ``<think>the entry says {class}
+        </think>`` greedy decoding writes exactly after the prompt, the call and the tool turn
+        that returned the entry (teacher-forced check): the model reads the class from the tool."""
+        from medzero.train.warmup import predicted_share
+
+        prompts, targets = [], []
+        for i, drug in enumerate(drugs):
+            cls = CLASSES[i % len(CLASSES)]
+            p_ids, c_ids, rest, n_tool = self.with_tool(drug, cls, LETTERS[0])
+            prompts.append(p_ids + c_ids + rest[:n_tool])
+            targets.append(self.enc(f"<think>the entry says {cls}</think>"))
+        return predicted_share(model, prompts, targets, self.tok.pad_token_id)
+
     def copy_share(self, model: Any, drugs: list[str]) -> float:
         """Share of ``drugs`` whose whole ``search`` call (the query: the drug's name) greedy
         decoding writes exactly after the question's prompt (teacher-forced check)."""
@@ -123,8 +140,8 @@ def warm_up(
     """The format warm-up of the module docstring on fresh invented names (a new draw for every
     example, none a formulary drug; ``drill_share`` of each batch of 16 are copy drills of
     ``drill_names`` names): at least ``steps`` steps; with ``max_steps``, every
-    ``check_every`` steps it checks the copy on 64 other fresh names and stops once ``goal`` of
-    them are copied exactly. Saves model + tokenizer (and ``medzero_warmup.json``: the checks) to
+    ``check_every`` steps it checks the copy and the restatement on 64 other fresh names and stops
+    once ``goal`` of them are right in both. Saves model + tokenizer (and ``medzero_warmup.json``: the checks) to
     ``out``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -158,9 +175,10 @@ def warm_up(
         optimizer.zero_grad(set_to_none=True)
         if check_due(step, steps, max_steps, check_every) or step == last:
             checks.append({"step": step, "copied": examples.copy_share(model, probe),
-                           "copied_heldout": examples.copy_share(model, heldout[:64])})  # fmt: skip
+                           "copied_heldout": examples.copy_share(model, heldout[:64]),
+                           "restated": examples.restate_share(model, probe)})  # fmt: skip
             console.print(f"  warm-up step {step}: loss {loss.item():.3f}, {checks[-1]}")
-            if checks[-1]["copied"] >= goal:
+            if checks[-1]["copied"] >= goal and checks[-1]["restated"] >= goal:
                 break
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
