@@ -165,8 +165,8 @@ def warm_up(
     drill_words: int = 4,
 ) -> Path:
     """The format warm-up of the module docstring on fresh invented names (a new draw for every
-    example, none a formulary drug; ``drill_share`` of each batch of 16 are copy drills of 1 to
-    ``drill_names`` names and 0 to ``drill_words`` context words): at least ``steps`` steps; with ``max_steps``, every
+    example, none a formulary drug; ``drill_share`` of each batch of 16 are copy drills of
+    ``drill_names`` names): at least ``steps`` steps; with ``max_steps``, every
     ``check_every`` steps it checks the copy and the restatement on 64 other fresh names and stops
     once ``goal`` of them are right in both. Saves model + tokenizer (and ``medzero_warmup.json``: the checks) to
     ``out``."""
@@ -195,10 +195,8 @@ def warm_up(
         step += 1
         unseen = formulary_drugs | set(probe)
         batch = [examples.example(d, rng) for d in fresh_names(16 - n_drills, rng, unseen)]
-        # lists of 1 to all items: the copy is practised over short distances too (the restatement
-        # copies a word ~9 tokens back, the query a name ~40 back)
-        sizes = [(rng.randint(1, drill_names), rng.randint(0, drill_words)) for _ in range(n_drills)]
-        batch += [examples.drill(fresh_names(n, rng, unseen), rng.sample(words, w), rng) for n, w in sizes]
+        batch += [examples.drill(fresh_names(drill_names, rng, unseen), rng.sample(words, drill_words), rng)
+                  for _ in range(n_drills)]  # fmt: skip
         padded = right_pad([ids for ids, _ in batch], tok.pad_token_id, [lab for _, lab in batch])
         loss = model(**padded).loss
         loss.backward()
