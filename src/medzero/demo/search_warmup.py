@@ -47,16 +47,6 @@ from medzero.demo.search import (
 from medzero.jsonl import iter_jsonl
 
 
-def context_words(*texts: str) -> list[str]:
-    """The lower-case words a with-tool example's context is made of (question, entry, the
-    restatement, the classes, ``texts``: the tool list), for the copy drills."""
-    import re
-
-    think = re.sub(r"<[^>]*>", " ", THINK_AFTER_TOOL.format(cls=""))
-    made_of = [QUESTION, entry_text("x", " ".join(CLASSES)), think, *texts]
-    return sorted({w for t in made_of for w in re.findall(r"\b[a-z]+\b", t)})
-
-
 class WarmupExamples:
     """Token ids of the warm-up's examples for one tokenizer and tool schema."""
 
@@ -114,15 +104,9 @@ class WarmupExamples:
         labels = [-100] * len(p_ids) + c_ids + [-100] * n_tool + rest[n_tool:]
         return p_ids + c_ids + rest, labels
 
-    def drill(
-        self, names: list[str], words: list[str] = (), rng: random.Random | None = None
-    ) -> tuple[list[int], list[int]]:
-        """A copy drill (ids, labels): the user lists ``names`` (quoted, as a question and a call
-        write them) and ``words`` (bare), in an order ``rng`` shuffles; the target repeats them."""
-        items = [f'"{n}"' for n in names] + list(words)
-        if rng is not None:
-            rng.shuffle(items)
-        listed = " ".join(items)
+    def drill(self, names: list[str]) -> tuple[list[int], list[int]]:
+        """A copy drill (ids, labels): the user lists ``names``, the target repeats them in order."""
+        listed = " ".join(f'"{n}"' for n in names)
         prompt = [{"role": "user", "content": f"Repeat: {listed}"}]
         ids = self.enc(self.tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True))
         target = [*self.enc(listed), self.tok.eos_token_id]
@@ -162,7 +146,6 @@ def warm_up(
     check_every: int = 50,
     drill_share: float = 0.5,
     drill_names: int = 8,
-    drill_words: int = 4,
 ) -> Path:
     """The format warm-up of the module docstring on fresh invented names (a new draw for every
     example, none a formulary drug; ``drill_share`` of each batch of 16 are copy drills of
@@ -181,8 +164,7 @@ def warm_up(
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.train()
-    tool = SearchTool(SearchToolConfig(index=str(data["index"]), k=1))
-    examples = WarmupExamples(tok, tool.function())
+    examples = WarmupExamples(tok, SearchTool(SearchToolConfig(index=str(data["index"]), k=1)).function())
     formulary_drugs = set(data["classes"])
     probe = fresh_names(64, random.Random(seed + 1), formulary_drugs)
     heldout = [drug_of(row["id"]) for _, row in iter_jsonl(data["heldout"])]
@@ -190,13 +172,11 @@ def warm_up(
     checks: list[dict[str, float]] = []
     step, last = 0, max(steps, max_steps)
     n_drills = round(16 * drill_share)
-    words = context_words(json.dumps(tool.schema()))
     while step < last:
         step += 1
         unseen = formulary_drugs | set(probe)
         batch = [examples.example(d, rng) for d in fresh_names(16 - n_drills, rng, unseen)]
-        batch += [examples.drill(fresh_names(drill_names, rng, unseen), rng.sample(words, drill_words), rng)
-                  for _ in range(n_drills)]  # fmt: skip
+        batch += [examples.drill(fresh_names(drill_names, rng, unseen)) for _ in range(n_drills)]
         padded = right_pad([ids for ids, _ in batch], tok.pad_token_id, [lab for _, lab in batch])
         loss = model(**padded).loss
         loss.backward()
