@@ -16,7 +16,6 @@ from medzero.demo.search import (
     LETTERS,
     OPTIONS,
     QUESTION,
-    THINK_AFTER_TOOL,
     SearchDemoConfig,
     accuracy_stop,
     drug_names,
@@ -41,7 +40,7 @@ def test_formulary_hides_each_class_in_its_entry(tmp_path):
     assert {e["id"] for e in entries} == train_drugs | held_drugs
     for e in entries:
         cls = CLASSES[data["classes"][e["id"]]]
-        assert e["text"] == f"{e['id'].capitalize()} is a type of {cls}."
+        assert e["text"] == f"{e['id'].capitalize()} is a {cls}."
     from medzero.tools.corpus import CorpusIndex
 
     drug = next(iter(held_drugs))
@@ -87,7 +86,7 @@ def test_warmup_example_copies_the_name_and_never_the_answer(tiny_model_dir, tmp
         trained = tok.decode([t for t, lab in zip(ids, labels, strict=True) if lab != -100])
         if "<tool_call>" in trained:  # the tool listed: the query is the asked name
             assert '"query": "bazodu"' in trained and "<|tool|>" not in trained  # the result is masked
-            classes.update(c for c in CLASSES if f"type of {c}<" in trained)
+            classes.update(c for c in CLASSES if f"says {c}<" in trained)
         else:
             assert "the drug is bazodu" in trained
         letters.update(trained.rsplit("<answer>", 1)[1][:1])
@@ -237,10 +236,7 @@ def test_every_class_is_one_piece_wherever_it_is_written(demo_examples):
     # with classes of different lengths the model told them apart by the entry's length
     ex, _ = demo_examples
     for cls in CLASSES:
-        entry, said = (
-            ex.enc(f"Rx-bazodu is a type of {cls}."),
-            ex.enc(f"<think>it is a type of {cls}</think>"),
-        )
+        entry, said = ex.enc(f"Rx-bazodu is a {cls}."), ex.enc(f"<think>the entry says {cls}</think>")
         assert [len(ex.enc(f" {cls}"))] == [1], cls
         assert all(ex.enc(f" {cls}")[0] in ids for ids in (entry, said)), cls
 
@@ -252,18 +248,3 @@ def test_options_name_the_classes_with_other_tokens_than_the_entries(demo_exampl
     assert all(f" {OPTIONS[letter]}\n" in prompt for letter in LETTERS)
     in_prompt = set(ex.enc(prompt))
     assert not any(ex.enc(f" {cls}")[0] in in_prompt for cls in CLASSES)
-
-
-def test_the_class_follows_the_only_of_in_the_context(demo_examples):
-    # the restatement copies the class by induction: after "of", what followed "of" before
-    ex, _ = demo_examples
-    of = ex.enc(" of")
-    assert len(of) == 1
-    for cls in CLASSES:
-        p_ids, c_ids, rest, n_tool = ex.with_tool("rx-bazodu", cls, "A")
-        context = p_ids + c_ids + rest[:n_tool]
-        at = [i for i, t in enumerate(context) if t == of[0]]
-        assert len(at) == 1 and context[at[0] + 1] == ex.enc(f" {cls}")[0]
-        assert rest[n_tool:][: len(ex.enc(THINK_AFTER_TOOL.format(cls=cls)))] == ex.enc(
-            THINK_AFTER_TOOL.format(cls=cls)
-        )

@@ -3,8 +3,7 @@ up what it cannot know (docs/tools.md has what was measured).
 
 The task is a synthetic *formulary*: invented drug names (a fixed code prefix and three random
 syllables, ``rx-lizibu``: the name carries no rule) each given one of four classes at random, and
-a corpus with one entry per drug, ``{Name} is a type of {class}.``, the only place its class is
-written.
+a corpus with one entry per drug, ``{Name} is a {class}.``, the only place its class is written.
 Questions ask for a drug's class, options in a fixed order A-D. Training and held-out questions
 use disjoint drugs, so without the tool a held-out drug's class cannot be known: accuracy stays at
 chance. With the tool the model can search the drug's name and read the class from the entry.
@@ -55,20 +54,6 @@ CLASSES = ("statin", "diuretic", "nitrate", "benzodiazepine")
 # the same word in the four options and in the entry the warm-up never learned to read the entry
 # (restated 25% right, one class for every name, seeds 0 and 1 through 1700 steps).
 OPTIONS = {letter: cls.capitalize() for letter, cls in zip("ABCD", CLASSES, strict=True)}
-# A formulary entry, and what the policy writes after reading one: it restates the entry's own
-# words, so the class is copied by the induction the warm-up's copy drills teach (after "of", write
-# what followed "of" before; "of" appears nowhere else in the context). A restatement in other
-# words ("the entry says statin") has to find the class by its position in the tool's result, and
-# the warm-up never learned that (25% right through 800 steps, seeds 0 and 1).
-ENTRY = "{name} is a type of {cls}."
-THINK_AFTER_TOOL = "<think>it is a type of {cls}</think>"
-
-
-def entry_text(drug: str, cls: str) -> str:
-    """The formulary entry of ``drug``: the only place its class ``cls`` is written."""
-    return ENTRY.format(name=drug.capitalize(), cls=cls)
-
-
 LETTERS = "ABCD"
 QUESTION = 'Which drug class does "{drug}" belong to?'
 # No system prompt, no instruction line: the tool list is the prompt's preamble, and a short
@@ -140,7 +125,7 @@ def formulary(cfg: SearchDemoConfig, seed: int, out: Path) -> dict[str, Any]:
     docs = out / "formulary.jsonl"
     docs.write_text(
         "".join(
-            json.dumps({"id": d, "title": d, "text": entry_text(d, CLASSES[c])}) + "\n"
+            json.dumps({"id": d, "title": d, "text": f"{d.capitalize()} is a {CLASSES[c]}."}) + "\n"
             for d, c in classes.items()
         ),
         encoding="utf-8",
@@ -194,8 +179,7 @@ def tokenizer_corpus(data: dict[str, Any], n: int = 2000) -> list[str]:
     mcqs = [MCQ(id=f"tok-{d}", question=QUESTION.format(drug=d), options=options, answer="A", source="formulary")
             for d in fresh]  # fmt: skip
     texts = corpus_from_questions(mcqs, PromptConfig(**PROMPT))
-    texts += [entry_text(d, CLASSES[i % len(CLASSES)]) for i, d in enumerate(fresh)]
-    texts += [THINK_AFTER_TOOL.format(cls=cls) for cls in CLASSES] * 50
+    texts += [f"{d.capitalize()} is a {CLASSES[i % len(CLASSES)]}." for i, d in enumerate(fresh)]
     texts += [f"<tool_call>{_call_text(d)}</tool_call>" for d in fresh]
     # the tool list as the template renders it (same schema as the demo's tool), so BPE merges it
     texts += [json.dumps(SearchTool(SearchToolConfig(index=str(data["index"]))).schema())] * 50

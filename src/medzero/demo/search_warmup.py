@@ -4,8 +4,8 @@ It teaches the call syntax and the layout, never an answer, on *fresh* invented 
 example asks about a name drawn anew (never a formulary drug), so the model cannot memorise which
 name to search and must learn to copy the asked name into its ``search`` query. With the tool
 listed (3 examples in 4) the target is the call ``search(query=<the name>)``, then, after a tool
-turn that returns ``{Name} is a type of {random class}.`` (masked from the loss, as TRL masks tool
-results), ``<think>it is a type of {class}</think><answer>{random letter}</answer>``. Without the tool the
+turn that returns ``{Name} is a {random class}.`` (masked from the loss, as TRL masks tool results),
+``<think>the entry says {class}</think><answer>{random letter}</answer>``. Without the tool the
 target is ``<think>the drug is {name}</think><answer>{random letter}</answer>``.
 
 Half of every batch are **copy drills**: a user turn ``Repeat: "rx-a" "rx-b" ...`` lists 8 fresh
@@ -33,17 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from medzero.console import console
-from medzero.demo.search import (
-    CLASSES,
-    LETTERS,
-    OPTIONS,
-    PROMPT,
-    QUESTION,
-    THINK_AFTER_TOOL,
-    drug_of,
-    entry_text,
-    fresh_names,
-)
+from medzero.demo.search import CLASSES, LETTERS, OPTIONS, PROMPT, QUESTION, drug_of, fresh_names
 from medzero.jsonl import iter_jsonl
 
 
@@ -66,14 +56,14 @@ class WarmupExamples:
 
     def with_tool(self, drug: str, cls: str, letter: str) -> tuple[list[int], list[int], list[int], int]:
         """(prompt, call, rest): the prompt with the tool listed, the ``search`` call on ``drug``
-        and, after a tool turn returning the entry ``{Drug} is a type of {cls}.``, the answer turn."""
+        and, after a tool turn returning the entry ``{Drug} is a {cls}.``, the answer turn."""
         from medzero.tools.corpus import Hit
         from medzero.tools.search import format_hits
 
         tok, fn, prompt = self.tok, self.fn, self.question(drug)
         call = {"type": "function", "function": {"name": "search", "arguments": {"query": drug}}}
         turn = {"role": "assistant", "content": "", "tool_calls": [call]}
-        result = format_hits([Hit(drug, 0, 1.0, drug, entry_text(drug, cls))])
+        result = format_hits([Hit(drug, 0, 1.0, drug, f"{drug.capitalize()} is a {cls}.")])
         p_text = tok.apply_chat_template(prompt, tools=[self.fn], tokenize=False, add_generation_prompt=True)
         c_text = tok.apply_chat_template([*prompt, turn], tools=[fn], tokenize=False).rstrip("\n")
         t_text = tok.apply_chat_template(
@@ -84,7 +74,7 @@ class WarmupExamples:
         )
         tool_ids = self.enc(t_text[len(c_text) :])
         answer = [
-            *self.enc(THINK_AFTER_TOOL.format(cls=cls) + f"<answer>{letter}</answer>"),
+            *self.enc(f"<think>the entry says {cls}</think><answer>{letter}</answer>"),
             tok.eos_token_id,
         ]
         return self.enc(p_text), self.enc(c_text[len(p_text) :]), [*tool_ids, *answer], len(tool_ids)
@@ -113,7 +103,7 @@ class WarmupExamples:
         return ids + target, [-100] * len(ids) + target
 
     def restate_share(self, model: Any, drugs: list[str]) -> float:
-        """Share of ``drugs`` (each given a class in turn) whose ``<think>it is a type of {class}
+        """Share of ``drugs`` (each given a class in turn) whose ``<think>the entry says {class}
         </think>`` greedy decoding writes exactly after the prompt, the call and the tool turn
         that returned the entry (teacher-forced check): the model reads the class from the tool."""
         from medzero.train.warmup import predicted_share
@@ -123,7 +113,7 @@ class WarmupExamples:
             cls = CLASSES[i % len(CLASSES)]
             p_ids, c_ids, rest, n_tool = self.with_tool(drug, cls, LETTERS[0])
             prompts.append(p_ids + c_ids + rest[:n_tool])
-            targets.append(self.enc(THINK_AFTER_TOOL.format(cls=cls)))
+            targets.append(self.enc(f"<think>the entry says {cls}</think>"))
         return predicted_share(model, prompts, targets, self.tok.pad_token_id)
 
     def copy_share(self, model: Any, drugs: list[str]) -> float:
