@@ -14,7 +14,6 @@ from medzero.cli import build_app
 from medzero.demo.search import (
     CLASSES,
     LETTERS,
-    OPTIONS,
     QUESTION,
     SearchDemoConfig,
     accuracy_stop,
@@ -35,7 +34,7 @@ def test_formulary_hides_each_class_in_its_entry(tmp_path):
     assert not train_drugs & held_drugs  # held-out drugs are never trained on
     for r in train + held:
         assert not any(c in r["question"] for c in CLASSES)  # the question does not give it away
-        assert r["options"] == OPTIONS and [o.lower() for o in OPTIONS.values()] == list(CLASSES)
+        assert r["options"] == dict(zip(LETTERS, CLASSES, strict=True))
     entries = [json.loads(x) for x in data["docs"].read_text().splitlines()]
     assert {e["id"] for e in entries} == train_drugs | held_drugs
     for e in entries:
@@ -237,14 +236,6 @@ def test_every_class_is_one_piece_wherever_it_is_written(demo_examples):
     ex, _ = demo_examples
     for cls in CLASSES:
         entry, said = ex.enc(f"Rx-bazodu is a {cls}."), ex.enc(f"<think>the entry says {cls}</think>")
+        option = ex.enc(f"A. {cls}\n")
         assert [len(ex.enc(f" {cls}"))] == [1], cls
-        assert all(ex.enc(f" {cls}")[0] in ids for ids in (entry, said)), cls
-
-
-def test_options_name_the_classes_with_other_tokens_than_the_entries(demo_examples):
-    # the one lower-case class word in the context is the entry's: reading it is a lookup by token
-    ex, _ = demo_examples
-    prompt = ex.tok.apply_chat_template(ex.question("rx-bazodu"), tokenize=False, add_generation_prompt=True)
-    assert all(f" {OPTIONS[letter]}\n" in prompt for letter in LETTERS)
-    in_prompt = set(ex.enc(prompt))
-    assert not any(ex.enc(f" {cls}")[0] in in_prompt for cls in CLASSES)
+        assert all(ex.enc(f" {cls}")[0] in ids for ids in (entry, said, option)), cls

@@ -49,11 +49,6 @@ from medzero.jsonl import iter_jsonl
 # length instead. It then wrote "beta" or "ACE" at 50/50 for both two-piece classes, on seeds 0
 # and 1, for 2000+ warm-up steps, and at a lower learning rate too.
 CLASSES = ("statin", "diuretic", "nitrate", "benzodiazepine")
-# The options name the classes capitalised, the entries in lower case: different tokens, so the
-# one lower-case class word in the context is the entry's and reading it is a lookup by token. With
-# the same word in the four options and in the entry the warm-up never learned to read the entry
-# (restated 25% right, one class for every name, seeds 0 and 1 through 1700 steps).
-OPTIONS = {letter: cls.capitalize() for letter, cls in zip("ABCD", CLASSES, strict=True)}
 LETTERS = "ABCD"
 QUESTION = 'Which drug class does "{drug}" belong to?'
 # No system prompt, no instruction line: the tool list is the prompt's preamble, and a short
@@ -138,7 +133,7 @@ def formulary(cfg: SearchDemoConfig, seed: int, out: Path) -> dict[str, Any]:
             {
                 "id": f"{split}-{d}",
                 "question": QUESTION.format(drug=d),
-                "options": dict(OPTIONS),
+                "options": dict(zip(LETTERS, CLASSES, strict=True)),
                 "answer": LETTERS[classes[d]],
                 "source": "formulary",
             }
@@ -175,7 +170,7 @@ def tokenizer_corpus(data: dict[str, Any], n: int = 2000) -> list[str]:
     from medzero.tools.search import SearchTool, SearchToolConfig
 
     fresh = fresh_names(n, random.Random(-1), set(data["classes"]))
-    options = dict(OPTIONS)
+    options = dict(zip(LETTERS, CLASSES, strict=True))
     mcqs = [MCQ(id=f"tok-{d}", question=QUESTION.format(drug=d), options=options, answer="A", source="formulary")
             for d in fresh]  # fmt: skip
     texts = corpus_from_questions(mcqs, PromptConfig(**PROMPT))

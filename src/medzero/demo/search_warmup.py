@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from medzero.console import console
-from medzero.demo.search import CLASSES, LETTERS, OPTIONS, PROMPT, QUESTION, drug_of, fresh_names
+from medzero.demo.search import CLASSES, LETTERS, PROMPT, QUESTION, drug_of, fresh_names
 from medzero.jsonl import iter_jsonl
 
 
@@ -51,7 +51,7 @@ class WarmupExamples:
         from medzero.data.schema import MCQ
 
         mcq = MCQ(id=f"warmup-{drug}", question=QUESTION.format(drug=drug),
-                  options=dict(OPTIONS), answer="A", source="formulary")  # fmt: skip
+                  options=dict(zip(LETTERS, CLASSES, strict=True)), answer="A", source="formulary")  # fmt: skip
         return build_messages(mcq, PromptConfig(**PROMPT))
 
     def with_tool(self, drug: str, cls: str, letter: str) -> tuple[list[int], list[int], list[int], int]:
