@@ -198,29 +198,20 @@ def test_quick_search_demo_writes_the_contract(tmp_path, tiny_model_dir):
     assert again.exit_code == 0 and json.loads((out / "demo.json").read_text())["seeds"] == res["seeds"]
 
 
-@pytest.fixture(scope="module")
-def demo_examples(tmp_path_factory):
-    """WarmupExamples with the demo's own tokenizer (trained on fresh names, as the demo does)."""
+def test_grpo_budget_holds_a_whole_tool_using_completion(tiny_model_dir, tmp_path):
+    # TRL counts the tool turn in max_completion_length and cuts the answer after it: with the
+    # old budget (64) every answer that used the tool was truncated and never scored right
     from transformers import AutoTokenizer
 
-    from medzero.demo.search import tokenizer_corpus
+    from medzero.demo.search import grpo_recipe, tokenizer_corpus
     from medzero.demo.search_warmup import WarmupExamples
     from medzero.models.tiny import ensure_tiny_model
     from medzero.tools.search import SearchTool, SearchToolConfig
 
-    tmp = tmp_path_factory.mktemp("search-tok")
-    data = formulary(SearchDemoConfig(n_train=40, n_heldout=8), 0, tmp / "data")
-    built = ensure_tiny_model(tmp / "cache", seed=0, corpus=tokenizer_corpus(data))
+    data = formulary(SearchDemoConfig(n_train=40, n_heldout=8), 0, tmp_path / "data")
+    built = ensure_tiny_model(tmp_path / "cache", seed=0, corpus=tokenizer_corpus(data))  # the demo's
     tool = SearchTool(SearchToolConfig(index=str(data["index"]), k=1))
-    return WarmupExamples(AutoTokenizer.from_pretrained(built), tool.function()), data
-
-
-def test_grpo_budget_holds_a_whole_tool_using_completion(demo_examples, tiny_model_dir):
-    # TRL counts the tool turn in max_completion_length and cuts the answer after it: with the
-    # old budget (64) every answer that used the tool was truncated and never scored right
-    from medzero.demo.search import grpo_recipe
-
-    ex, data = demo_examples
+    ex = WarmupExamples(AutoTokenizer.from_pretrained(built), tool.function())
     budget = grpo_recipe(tiny_model_dir, data, 10, 0)["grpo"]["max_completion_length"]
     longest = max(
         len(call) + len(rest)
@@ -229,13 +220,3 @@ def test_grpo_budget_holds_a_whole_tool_using_completion(demo_examples, tiny_mod
         for _, call, rest, _ in [ex.with_tool(drug, cls, "D")]
     )
     assert 64 < longest <= budget
-
-
-def test_every_class_is_one_piece_wherever_it_is_written(demo_examples):
-    # with classes of different lengths the model told them apart by the entry's length
-    ex, _ = demo_examples
-    for cls in CLASSES:
-        entry, said = ex.enc(f"Rx-bazodu is a {cls}."), ex.enc(f"<think>the entry says {cls}</think>")
-        option = ex.enc(f"A. {cls}\n")
-        assert [len(ex.enc(f" {cls}"))] == [1], cls
-        assert all(ex.enc(f" {cls}")[0] in ids for ids in (entry, said, option)), cls
