@@ -43,12 +43,7 @@ from typing import Any
 from medzero.console import console
 from medzero.jsonl import iter_jsonl
 
-# One word each, which the demo's tokenizer keeps as one piece (a test checks it): the model reads
-# the class from the tool's result, and with classes of 1, 2, 2 and 3 pieces ("beta blocker",
-# "statin", "ACE inhibitor", "proton pump inhibitor") it learned to tell them apart by the entry's
-# length instead. It then wrote "beta" or "ACE" at 50/50 for both two-piece classes, on seeds 0
-# and 1, for 2000+ warm-up steps, and at a lower learning rate too.
-CLASSES = ("statin", "diuretic", "nitrate", "benzodiazepine")
+CLASSES = ("beta blocker", "statin", "ACE inhibitor", "proton pump inhibitor")
 LETTERS = "ABCD"
 QUESTION = 'Which drug class does "{drug}" belong to?'
 # No system prompt, no instruction line: the tool list is the prompt's preamble, and a short
