@@ -70,7 +70,7 @@ class SearchDemoConfig:
     n_heldout: int = field(default=100, metadata={"help": "Held-out drugs (never trained on)."})
     warmup_steps: int = field(default=100, metadata={"help": "Format warm-up: at least this many steps."})
     warmup_max_steps: int = field(
-        default=4000, metadata={"help": "Format warm-up: at most this many steps (0: exactly warmup_steps)."}
+        default=2000, metadata={"help": "Format warm-up: at most this many steps (0: exactly warmup_steps)."}
     )
     copy_goal: float = field(
         default=0.9,
