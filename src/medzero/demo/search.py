@@ -11,9 +11,9 @@ chance. With the tool the model can search the drug's name and read the class fr
 Per seed:
 
 1. the formulary, its index (``medzero corpus``), training and held-out questions;
-2. the tiny model, its tokenizer trained on questions, entries and calls about 2000 fresh
-   invented names and never on the formulary's own (so every name, the formulary's too, is cut
-   into the same syllable pieces the warm-up trains);
+2. the tiny model, its tokenizer trained on the questions, the entries, the call syntax and
+   2000 fresh invented names (so a name's pieces are syllables, the same in the question and in
+   the query);
 3. a supervised format warm-up on fresh invented names, never a formulary drug
    (:mod:`medzero.demo.search_warmup`): it teaches copying the asked name into the ``search``
    call, restating the class the tool returned, and the answer layout with a **random** letter.
@@ -74,7 +74,9 @@ class SearchDemoConfig:
     )
     copy_goal: float = field(
         default=0.9,
-        metadata={"help": "The warm-up stops once this share of 64 fresh names is copied into the query."},
+        metadata={
+            "help": "The warm-up stops once this share of 64 fresh names is copied into the query, and restated from the tool."
+        },
     )
     steps: int = field(
         default=200, metadata={"help": "GRPO steps at most (16 questions x 8 completions each)."}
@@ -148,29 +150,21 @@ def _call_text(drug: str) -> str:
     return json.dumps({"name": "search", "arguments": {"query": drug}})
 
 
-def tokenizer_corpus(data: dict[str, Any], n: int = 2000) -> list[str]:
-    """The tokenizer's texts: ``n`` questions, formulary-style entries and ``search`` calls, all on
-    fresh invented names (never a formulary drug), and the tool list.
-
-    The formulary's own names are left out on purpose. BPE merges what it sees often, so names
-    that appeared in the corpus (question, entry and call: 3-4 times each) became longer pieces
-    (``pife``, ``zibu``) that the warm-up, which practises on fresh names, rarely or never trains:
-    their embeddings stay as initialised, and the model must read the class next to them in the
-    tool's result. Without them a formulary name is cut into the same syllable pieces as the
-    warm-up's names (seed 0: 11 of 2327 formulary name pieces are missing from 300 warm-up
-    steps' names, against 34 of 2183 before)."""
+def tokenizer_corpus(data: dict[str, Any]) -> list[str]:
+    """Questions (rendered as prompts are), formulary entries and the call syntax."""
+    from medzero.data.loaders import load_mcqs
     from medzero.data.prompts import PromptConfig
-    from medzero.data.schema import MCQ
     from medzero.models.tiny import corpus_from_questions
     from medzero.tools.search import SearchTool, SearchToolConfig
 
-    fresh = fresh_names(n, random.Random(-1), set(data["classes"]))
-    options = dict(zip(LETTERS, CLASSES, strict=True))
-    mcqs = [MCQ(id=f"tok-{d}", question=QUESTION.format(drug=d), options=options, answer="A", source="formulary")
-            for d in fresh]  # fmt: skip
+    mcqs = list(load_mcqs(data["train"]).records)
     texts = corpus_from_questions(mcqs, PromptConfig(**PROMPT))
-    texts += [f"{d.capitalize()} is a {CLASSES[i % len(CLASSES)]}." for i, d in enumerate(fresh)]
-    texts += [f"<tool_call>{_call_text(d)}</tool_call>" for d in fresh]
+    texts += [row["text"] for _, row in iter_jsonl(data["docs"])]
+    texts += [f"<tool_call>{_call_text(drug_of(q.id))}</tool_call>" for q in mcqs]
+    # the warm-up's fresh names, in the question and in the call: the pieces come from the name
+    # syllables in general, not from the formulary's own names
+    fresh = fresh_names(2000, random.Random(-1), set(data["classes"]))
+    texts += [f"{QUESTION.format(drug=d)} <tool_call>{_call_text(d)}</tool_call>" for d in fresh]
     # the tool list as the template renders it (same schema as the demo's tool), so BPE merges it
     texts += [json.dumps(SearchTool(SearchToolConfig(index=str(data["index"]))).schema())] * 50
     return texts
