@@ -16,11 +16,12 @@ Per seed:
    the query);
 3. a supervised format warm-up on fresh invented names, never a formulary drug
    (:mod:`medzero.demo.search_warmup`): it teaches copying the asked name into the ``search``
-   call, restating the class the tool returned, and the answer layout with a **random** letter.
-   It never teaches an answer; it runs until 90% of fresh names are copied exactly (or a cap);
+   call (helped by copy drills), restating the class the tool returned, and the answer layout
+   with a **random** letter. It never teaches an answer; it runs until 90% of fresh names are
+   both copied exactly and restated right (or a cap);
 4. GRPO through ``medzero train`` with ``tools: {search: ...}`` (TRL's tool loop; tool results
-   masked from the loss), rewards accuracy + format, stopped early once the training accuracy
-   of 5 steps reaches 0.9;
+   masked from the loss), 16 questions x 8 completions a step, rewards accuracy + format,
+   stopped early once the training accuracy of 5 steps reaches 0.9;
 5. ``medzero eval --tools search`` on the held-out questions after the warm-up and after GRPO:
    accuracy with the tool vs without it on the same questions, paired bootstrap CI, and the share
    of questions whose search returned the asked drug's entry.
@@ -74,9 +75,7 @@ class SearchDemoConfig:
     )
     copy_goal: float = field(
         default=0.9,
-        metadata={
-            "help": "The warm-up stops once this share of 64 fresh names is copied into the query, and restated from the tool."
-        },
+        metadata={"help": "The warm-up stops once this share of 64 fresh names is copied and restated."},
     )
     steps: int = field(
         default=200, metadata={"help": "GRPO steps at most (16 questions x 8 completions each)."}

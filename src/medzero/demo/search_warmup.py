@@ -20,8 +20,9 @@ other fresh names, how many greedy decoding copies exactly into the call and for
 restates the class the tool returned (both teacher-forced,
 :func:`medzero.train.warmup.predicted_share`), and stops once both reach ``goal``, as the text
 warm-up does with its restatement (:func:`medzero.train.warmup.check_due`). GRPO needs both: a
-warm-up stopped on the copy alone (seed 0, 2000 steps) restated "beta blocker" and "ACE
-inhibitor" right for only half of the names, and GRPO's accuracy stayed at 0.25 for 40 steps.
+warm-up stopped on the copy alone (seed 0, 2000 steps, a tokenizer without the formulary's names)
+wrote "beta" or "ACE" at 50/50 for both of those classes, telling the classes apart by the
+entry's length, and GRPO's accuracy stayed at 0.25 for 40 steps.
 """
 
 from __future__ import annotations
@@ -139,10 +140,10 @@ def warm_up(
 ) -> Path:
     """The format warm-up of the module docstring on fresh invented names (a new draw for every
     example, none a formulary drug; ``drill_share`` of each batch of 16 are copy drills of
-    ``drill_names`` names): at least ``steps`` steps; with ``max_steps``, every
-    ``check_every`` steps it checks the copy and the restatement on 64 other fresh names and stops
-    once ``goal`` of them are right in both. Saves model + tokenizer (and ``medzero_warmup.json``: the checks) to
-    ``out``."""
+    ``drill_names`` names): at least ``steps`` steps; with ``max_steps``, every ``check_every``
+    steps it checks the copy and the restatement on 64 other fresh names and stops once ``goal``
+    of them are right in both. Saves model + tokenizer (and ``medzero_warmup.json``: the checks)
+    to ``out``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
