@@ -38,6 +38,12 @@ from medzero.demo.search import CLASSES, LETTERS, PROMPT, QUESTION, drug_of, fre
 from medzero.jsonl import iter_jsonl
 
 
+def restatement(cls: str) -> str:
+    """What the policy writes after the tool returned an entry of class ``cls`` (the warm-up's
+    target and what its restatement check expects)."""
+    return f"<think>the entry says {cls}</think>"
+
+
 class WarmupExamples:
     """Token ids of the warm-up's examples for one tokenizer and tool schema."""
 
@@ -75,7 +81,7 @@ class WarmupExamples:
         )
         tool_ids = self.enc(t_text[len(c_text) :])
         answer = [
-            *self.enc(f"<think>the entry says {cls}</think><answer>{letter}</answer>"),
+            *self.enc(f"{restatement(cls)}<answer>{letter}</answer>"),
             tok.eos_token_id,
         ]
         return self.enc(p_text), self.enc(c_text[len(p_text) :]), [*tool_ids, *answer], len(tool_ids)
@@ -114,7 +120,7 @@ class WarmupExamples:
             cls = CLASSES[i % len(CLASSES)]
             p_ids, c_ids, rest, n_tool = self.with_tool(drug, cls, LETTERS[0])
             prompts.append(p_ids + c_ids + rest[:n_tool])
-            targets.append(self.enc(f"<think>the entry says {cls}</think>"))
+            targets.append(self.enc(restatement(cls)))
         return predicted_share(model, prompts, targets, self.tok.pad_token_id)
 
     def copy_share(self, model: Any, drugs: list[str]) -> float:
@@ -163,9 +169,9 @@ def warm_up(
     checks: list[dict[str, float]] = []
     step, last = 0, max(steps, max_steps)
     n_drills = round(16 * drill_share)
+    unseen = formulary_drugs | set(probe)  # the training draws avoid the formulary and the probe
     while step < last:
         step += 1
-        unseen = formulary_drugs | set(probe)
         batch = [examples.example(d, rng) for d in fresh_names(16 - n_drills, rng, unseen)]
         batch += [examples.drill(fresh_names(drill_names, rng, unseen)) for _ in range(n_drills)]
         padded = right_pad([ids for ids, _ in batch], tok.pad_token_id, [lab for _, lab in batch])
