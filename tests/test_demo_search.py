@@ -203,13 +203,12 @@ def test_grpo_budget_holds_a_whole_tool_using_completion(tiny_model_dir, tmp_pat
     # old budget (64) every answer that used the tool was truncated and never scored right
     from transformers import AutoTokenizer
 
-    from medzero.demo.search import grpo_recipe, tokenizer_corpus
+    from medzero.demo.search import grpo_recipe, tiny_model
     from medzero.demo.search_warmup import WarmupExamples
-    from medzero.models.tiny import ensure_tiny_model
     from medzero.tools.search import SearchTool, SearchToolConfig
 
     data = formulary(SearchDemoConfig(n_train=40, n_heldout=8), 0, tmp_path / "data")
-    built = ensure_tiny_model(tmp_path / "cache", seed=0, corpus=tokenizer_corpus(data))  # the demo's
+    built = tiny_model(data, 0, tmp_path / "cache")  # the demo's
     tool = SearchTool(SearchToolConfig(index=str(data["index"]), k=1))
     ex = WarmupExamples(AutoTokenizer.from_pretrained(built), tool.function())
     budget = grpo_recipe(tiny_model_dir, data, 10, 0)["grpo"]["max_completion_length"]

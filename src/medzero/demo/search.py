@@ -57,6 +57,12 @@ PROMPT = {"system_prompt": "", "instruction": ""}
 # had to be found by position among the tool list's many quoted words, and 500-700 warm-up steps
 # copied 0-20% of names.
 PREFIX = "rx-"
+# The tokenizer keeps each syllable of a name a piece of its own (the 2-letter runs after the
+# prefix), so a formulary name and a fresh warm-up name are cut alike: three syllable pieces that
+# the warm-up's copy drills have all practised. Left to BPE, names seen in the tokenizer's corpus
+# were merged into longer, rarer pieces than fresh names: the warm-up copied 91% of fresh names
+# but 72% of held-out formulary names, and GRPO retrieved the asked drug's entry 22-32% of the time.
+NAME_SYLLABLE = r"(?i)(?<=rx-|rx-[a-z]{2}|rx-[a-z]{4})[a-z]{2}"
 _ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z")
 _VOWELS = ("a", "e", "i", "o", "u")
 
@@ -78,7 +84,7 @@ class SearchDemoConfig:
         metadata={"help": "The warm-up stops once this share of 64 fresh names is copied and restated."},
     )
     steps: int = field(
-        default=200, metadata={"help": "GRPO steps at most (16 questions x 8 completions each)."}
+        default=300, metadata={"help": "GRPO steps at most (16 questions x 8 completions each)."}
     )
     stop_at: float = field(
         default=0.9, metadata={"help": "GRPO stops once its training accuracy, over 5 steps, reaches this."}
@@ -96,11 +102,13 @@ class SearchDemoConfig:
 
 
 def drug_names(n: int, rng: random.Random) -> list[str]:
-    """``n`` distinct invented names of 3 random syllables."""
+    """``n`` distinct invented names of 3 random syllables, no syllable twice in a name (so each
+    piece of the name says which piece follows it: copying is an induction)."""
     names: set[str] = set()
     while len(names) < n:
         syl = [rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(3)]
-        names.add(PREFIX + "".join(syl))
+        if len(set(syl)) == 3:
+            names.add(PREFIX + "".join(syl))
     return sorted(names, key=lambda _: rng.random())
 
 
@@ -167,6 +175,15 @@ def tokenizer_corpus(data: dict[str, Any]) -> list[str]:
     # the tool list as the template renders it (same schema as the demo's tool), so BPE merges it
     texts += [json.dumps(SearchTool(SearchToolConfig(index=str(data["index"]))).schema())] * 50
     return texts
+
+
+def tiny_model(data: dict[str, Any], seed: int, cache_dir: Path | None) -> Path:
+    """The untrained tiny model (cached): its tokenizer trained on :func:`tokenizer_corpus`, each
+    name syllable a piece of its own."""
+    from medzero.models.tiny import TinyModelConfig, ensure_tiny_model
+
+    config = TinyModelConfig(isolate=(NAME_SYLLABLE,))
+    return ensure_tiny_model(cache_dir, seed=seed, config=config, corpus=tokenizer_corpus(data))
 
 
 def fresh_names(n: int, rng: random.Random, exclude: set[str]) -> list[str]:
@@ -311,7 +328,6 @@ def run_search_demo(cfg: SearchDemoConfig) -> dict[str, Any]:
     """Every seed end to end; writes and returns ``OUT/demo.json``'s content."""
     from medzero.demo.search_warmup import warm_up
     from medzero.jsonl import write_json_atomic
-    from medzero.models.tiny import ensure_tiny_model
     from medzero.train.warmup import WARMUP_LOG
 
     out = Path(cfg.out)
@@ -327,7 +343,7 @@ def run_search_demo(cfg: SearchDemoConfig) -> dict[str, Any]:
         data = formulary(cfg, seed, run / "data")
         warmed = run / "warmup"
         if not (warmed / "tokenizer.json").is_file():  # an earlier, interrupted demo may have it
-            model = ensure_tiny_model(cfg.cache_dir, seed=seed, corpus=tokenizer_corpus(data))
+            model = tiny_model(data, seed, cfg.cache_dir)
             console.print(f"seed {seed}: warm-up ({cfg.warmup_steps}-{cfg.warmup_max_steps} steps)")
             warm_up(model, data, warmed, cfg.warmup_steps, seed, cfg.warmup_max_steps, cfg.copy_goal)
         final = run / "train" / "final"

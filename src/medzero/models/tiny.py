@@ -109,6 +109,13 @@ class TinyModelConfig:
     vocab_size: int = field(
         default=1024, metadata={"help": "BPE vocabulary size to train (added tokens come on top)."}
     )
+    isolate: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "Regexes whose matches the tokenizer always keeps as pieces of their own (BPE "
+            "never merges across them), e.g. the syllables of invented names."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_heads:
@@ -209,9 +216,12 @@ def _parent(piece: str, side: str) -> str:
     return piece[:-1] if side == "prefix" else piece[1:]
 
 
-def train_tokenizer(corpus: Sequence[str] | None = None, vocab_size: int = 1024, seed: int = 0) -> Any:
+def train_tokenizer(
+    corpus: Sequence[str] | None = None, vocab_size: int = 1024, seed: int = 0, isolate: Sequence[str] = ()
+) -> Any:
     """Train the byte-level BPE tokenizer on ``corpus`` (default: :func:`default_corpus`) and wrap
-    it as a transformers fast tokenizer. Affixes derived from the corpus stay whole pieces."""
+    it as a transformers fast tokenizer. Affixes derived from the corpus stay whole pieces, and so
+    does every match of an ``isolate`` regex (matched before the affixes are split off)."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -224,6 +234,7 @@ def train_tokenizer(corpus: Sequence[str] | None = None, vocab_size: int = 1024,
     if prefixes:
         pattern = r"(?i) ?\b(?:" + "|".join(map(re.escape, prefixes)) + r")(?=\p{L})"
         splits.insert(0, pre_tokenizers.Split(Regex(pattern), behavior="isolated"))
+    splits[:0] = [pre_tokenizers.Split(Regex(p), behavior="isolated") for p in isolate]
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([*splits, pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
@@ -283,7 +294,7 @@ def build_tiny_model(
     config = config or TinyModelConfig()
     out = Path(out_dir)
     texts = list(corpus) if corpus is not None else default_corpus(seed)
-    tokenizer = train_tokenizer(texts, config.vocab_size, seed)
+    tokenizer = train_tokenizer(texts, config.vocab_size, seed, config.isolate)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(llama_config(config, tokenizer, dtype="float32")).to(torch.float32)
     model.generation_config = GenerationConfig(
