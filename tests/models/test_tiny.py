@@ -20,6 +20,7 @@ from medzero.models.tiny import (
     default_corpus,
     derive_affixes,
     ensure_tiny_model,
+    train_tokenizer,
 )
 
 
@@ -63,6 +64,17 @@ def test_pieces_kept_whole_are_derived_from_the_data():
     assert sorted(suffixes) == ["emia", "itis", "osis", "pathy"]
     words = [f"{a}{b}{c}quarn" for a in "bdgk" for b in "aeiou" for c in "lmnr"]
     assert derive_affixes([" ".join(words), "the common words stay whole"]) == ([], ["quarn"])
+
+
+def test_isolated_matches_never_merge_with_their_neighbours():
+    # BPE merges a frequent word whole; an ``isolate`` regex keeps its matches pieces of their own
+    corpus = ["zorblatik is here, zorblatik is there"] * 50
+    plain = train_tokenizer(corpus, vocab_size=400)
+    assert plain.tokenize(" zorblatik") == ["Ġzorblatik"]
+    split = train_tokenizer(corpus, vocab_size=400, isolate=(r"(?<=zor)bla",))
+    pieces = split.tokenize(" zorblatik")
+    assert "bla" in pieces and "".join(pieces) == "Ġzorblatik"
+    assert build_key(TinyModelConfig(isolate=("x",)), 0, corpus) != build_key(TinyModelConfig(), 0, corpus)
 
 
 def test_model_tiny_builds_the_tokenizer_from_a_corpus_file(tmp_path, capsys):
