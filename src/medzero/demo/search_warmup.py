@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from medzero.console import console
-from medzero.demo.search import CLASSES, LETTERS, PROMPT, QUESTION, drug_of, fresh_names
+from medzero.demo.search import CLASSES, LETTERS, PROMPT, QUESTION, disjoint_names, drug_of, fresh_names
 from medzero.jsonl import iter_jsonl
 
 
@@ -173,7 +173,7 @@ def warm_up(
     while step < last:
         step += 1
         batch = [examples.example(d, rng) for d in fresh_names(16 - n_drills, rng, unseen)]
-        batch += [examples.drill(fresh_names(drill_names, rng, unseen)) for _ in range(n_drills)]
+        batch += [examples.drill(disjoint_names(drill_names, rng, unseen)) for _ in range(n_drills)]
         padded = right_pad([ids for ids, _ in batch], tok.pad_token_id, [lab for _, lab in batch])
         loss = model(**padded).loss
         loss.backward()
