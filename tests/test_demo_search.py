@@ -82,6 +82,17 @@ def test_fresh_names_never_name_a_formulary_drug():
     assert len(set(fresh)) == 500 and not taken & set(fresh)
 
 
+def test_drill_names_share_no_syllable():
+    from medzero.demo.search import disjoint_names, syllables
+
+    taken = set(drug_names(300, random.Random(0)))
+    for seed in range(20):
+        names = disjoint_names(8, random.Random(seed), taken)
+        assert len(names) == 8 and not taken & set(names)
+        pieces = [s for n in names for s in syllables(n)]
+        assert len(pieces) == 24 and len(set(pieces)) == 24
+
+
 def _examples(tiny_model_dir, tmp_path):
     from transformers import AutoTokenizer
 

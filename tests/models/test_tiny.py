@@ -77,6 +77,21 @@ def test_isolated_matches_never_merge_with_their_neighbours():
     assert build_key(TinyModelConfig(isolate=("x",)), 0, corpus) != build_key(TinyModelConfig(), 0, corpus)
 
 
+def test_initial_weight_scale_is_a_setting(tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    corpus = ["a small corpus for a small model"] * 5
+    stds = {}
+    for std in (0.02, 0.06):
+        config = TinyModelConfig(hidden_size=64, num_layers=1, intermediate_size=128, initializer_range=std)
+        path = ensure_tiny_model(tmp_path, seed=0, config=config, corpus=corpus)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        assert model.config.initializer_range == std
+        stds[std] = model.model.layers[0].mlp.up_proj.weight.std().item()
+    assert stds[0.02] == pytest.approx(0.02, rel=0.1) and stds[0.06] == pytest.approx(0.06, rel=0.1)
+
+
 def test_model_tiny_builds_the_tokenizer_from_a_corpus_file(tmp_path, capsys):
     from transformers import AutoTokenizer
 
