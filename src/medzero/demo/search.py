@@ -11,9 +11,9 @@ chance. With the tool the model can search the drug's name and read the class fr
 Per seed:
 
 1. the formulary, its index (``medzero corpus``), training and held-out questions;
-2. the tiny model, its tokenizer trained on the questions, the entries, the call syntax and
-   2000 fresh invented names (so a name's pieces are syllables, the same in the question and in
-   the query);
+2. the tiny model (:func:`tiny_model`), its tokenizer trained on the questions, the entries, the
+   call syntax and 2000 fresh invented names, each name syllable a piece of its own (a name is
+   the same pieces in the question, the query and the entry), its weights drawn with std 0.06;
 3. a supervised format warm-up on fresh invented names, never a formulary drug
    (:mod:`medzero.demo.search_warmup`): it teaches copying the asked name into the ``search``
    call (helped by copy drills), restating the class the tool returned, and the answer layout

@@ -9,10 +9,11 @@ turn that returns ``{Name} is a {random class}.`` (masked from the loss, as TRL 
 target is ``<think>the drug is {name}</think><answer>{random letter}</answer>``.
 
 Half of every batch are **copy drills**: a user turn ``Repeat: "rx-a" "rx-b" ...`` lists 8 fresh
-names and the target repeats them in order. The call copies one name per example, 3-4 of ~45 target
+names sharing no syllable and the target repeats them in order. The call copies one name per example, 3-4 of ~45 target
 tokens: on its own that signal taught no copying in 950 steps (seed 0). In a drill every name
 piece of the target is a copy of what followed the same piece in the prompt, the induction the
-query needs, and the copy starts within a few hundred steps (docs/tools.md has the runs). A drill
+query needs. With the demo's model (syllable pieces, initial std 0.06) the copy and the
+restatement were learned by step 150-200 (docs/tools.md has the runs). A drill
 names no drug, class or letter.
 
 It runs at least ``steps`` steps; with ``max_steps``, every ``check_every`` steps it checks, on 64
