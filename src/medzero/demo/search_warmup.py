@@ -13,7 +13,7 @@ names sharing no syllable and the target repeats them in order. The call copies 
 tokens: on its own that signal taught no copying in 950 steps (seed 0). In a drill every name
 piece of the target is a copy of what followed the same piece in the prompt, the induction the
 query needs. With the demo's model (syllable pieces, initial std 0.06) the copy and the
-restatement were learned by step 150-200 (docs/tools.md has the runs). A drill
+restatement were learned by step 150-400 on seeds 0-2 (docs/tools.md has the runs). A drill
 names no drug, class or letter.
 
 It runs at least ``steps`` steps; with ``max_steps``, every ``check_every`` steps it checks, on 64
