@@ -4,6 +4,7 @@ exercises every stage and writes the demo.json contract."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter
 
@@ -80,6 +81,28 @@ def test_fresh_names_never_name_a_formulary_drug():
     taken = set(drug_names(300, random.Random(0)))
     fresh = fresh_names(500, random.Random(1), taken)
     assert len(set(fresh)) == 500 and not taken & set(fresh)
+
+
+def test_names_are_the_same_in_every_process():
+    # the formulary of a seed (its names, their classes, the split) must not depend on the
+    # process's string hashing: a resumed demo rebuilds it and must get the same drugs
+    import subprocess
+    import sys
+
+    code = (
+        "import random; from medzero.demo.search import drug_names; print(drug_names(50, random.Random(0)))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(h)},
+        ).stdout
+        for h in (1, 2, 3)
+    }
+    assert len(outs) == 1
 
 
 def test_drill_names_share_no_syllable():

@@ -109,7 +109,9 @@ def drug_names(n: int, rng: random.Random) -> list[str]:
         syl = [rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(3)]
         if len(set(syl)) == 3:
             names.add(PREFIX + "".join(syl))
-    return sorted(names, key=lambda _: rng.random())
+    ordered = sorted(names)  # not the set's order: it follows the process's string hashing
+    rng.shuffle(ordered)
+    return ordered
 
 
 def formulary(cfg: SearchDemoConfig, seed: int, out: Path) -> dict[str, Any]:
