@@ -64,17 +64,17 @@ def test_every_name_is_three_distinct_syllable_pieces(tmp_path):
     # the copy the warm-up practises on fresh names is the copy GRPO needs on formulary names
     from transformers import AutoTokenizer
 
-    from medzero.demo.search import PREFIX, tiny_model
+    from medzero.demo.search import syllables, tiny_model
 
     data = formulary(SearchDemoConfig(n_train=60, n_heldout=20), 0, tmp_path / "data")
     tok = AutoTokenizer.from_pretrained(tiny_model(data, 0, tmp_path / "cache"))
     fresh = fresh_names(50, random.Random(3), set(data["classes"]))
     for name in [*data["classes"], *fresh]:
-        syllables = [name[len(PREFIX) + i : len(PREFIX) + i + 2] for i in (0, 2, 4)]
-        assert len(set(syllables)) == 3
+        parts = syllables(name)
+        assert len(parts) == 3 and len(set(parts)) == 3
         for text in (f'"{name}"', f"{name.capitalize()} is"):
             pieces = [p.lstrip("\u0120") for p in tok.tokenize(text)]
-            assert pieces[pieces.index("-") + 1 :][:3] == syllables, (text, pieces)
+            assert pieces[pieces.index("-") + 1 :][:3] == parts, (text, pieces)
 
 
 def test_fresh_names_never_name_a_formulary_drug():

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -62,7 +63,7 @@ PREFIX = "rx-"
 # the warm-up's copy drills have all practised. Left to BPE, names seen in the tokenizer's corpus
 # were merged into longer, rarer pieces than fresh names: the warm-up copied 91% of fresh names
 # but 72% of held-out formulary names, and GRPO retrieved the asked drug's entry 22-32% of the time.
-NAME_SYLLABLE = r"(?i)(?<=rx-|rx-[a-z]{2}|rx-[a-z]{4})[a-z]{2}"
+NAME_SYLLABLE = "(?i)(?<={p}|{p}[a-z]{{2}}|{p}[a-z]{{4}})[a-z]{{2}}".format(p=re.escape(PREFIX))
 _ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z")
 _VOWELS = ("a", "e", "i", "o", "u")
 

@@ -10,9 +10,9 @@ target is ``<think>the drug is {name}</think><answer>{random letter}</answer>``.
 
 Half of every batch are **copy drills**: a user turn ``Repeat: "rx-a" "rx-b" ...`` lists 8 fresh
 names sharing no syllable and the target repeats them in order. The call copies one name per
-example, 3-4 of ~45 target tokens: on its own that signal taught no copying in 950 steps (seed 0). In a drill every name
-piece of the target is a copy of what followed the same piece in the prompt, the induction the
-query needs. With the demo's model (syllable pieces, initial std 0.06) the copy and the
+example, 3-4 of ~45 target tokens: on its own that signal taught no copying in 950 steps (seed
+0). In a drill every name piece of the target is a copy of what followed the same piece in the
+prompt, the induction the query needs. With the demo's model (syllable pieces, initial std 0.06) the copy and the
 restatement were learned by step 150-400 on seeds 0-2 (docs/tools.md has the runs). A drill
 names no drug, class or letter.
 
